@@ -1,0 +1,76 @@
+//! The `adopt` binary: parses the command line, draws progress, and turns library errors into
+//! messages a user can act on. All the work happens in the library crates.
+
+mod commands;
+mod reporter;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Get an enterprise's own documents ready for large language models.
+///
+/// Each command is one pipeline stage and reads and writes the run directory, so stages run
+/// alone or one after another: `adopt collect data/`, then later stages on what it wrote.
+#[derive(Debug, Parser)]
+#[command(name = "adopt", version, about, long_about = None, max_term_width = 100)]
+struct Cli {
+    /// Folder that holds every stage's outputs.
+    #[arg(long, global = true, default_value = adopt_core::RunDir::DEFAULT, value_name = "DIR")]
+    run_dir: PathBuf,
+
+    /// Print nothing but errors and the final summary.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read documents and tables from department folders into the run directory.
+    ///
+    /// Reads PDF, xlsx/xlsm/xlsb/xls/ods, CSV/TSV, Parquet, JSON/JSONL, Markdown, HTML, plain
+    /// text (UTF-8, UTF-16, GBK/GB18030, detected) and DOCX. Writes documents.parquet,
+    /// tables.parquet with tables/, and quarantine.jsonl for files that could not be read.
+    /// Re-running skips files whose content is unchanged.
+    Collect(commands::collect::CollectArgs),
+
+    /// Internal: extract one file in an isolated worker process.
+    #[command(name = "__extract-worker", hide = true)]
+    ExtractWorker(commands::collect::WorkerArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Collect(args) => commands::collect::run(&cli, args),
+        Command::ExtractWorker(args) => commands::collect::worker(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                // `adopt ... | head` is not a failure (ripgrep does the same).
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "error: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = write!(stderr, "\n  caused by: {cause}");
+            }
+            let _ = writeln!(stderr);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

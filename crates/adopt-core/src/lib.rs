@@ -1,0 +1,13 @@
+//! Shared vocabulary of every `adopt` stage: the record types that flow between stages, the
+//! run-directory layout that lets stages run alone or one after another, the `Reporter` trait
+//! through which libraries report progress without printing, and content hashing.
+
+pub mod document;
+pub mod hash;
+pub mod layout;
+pub mod reporter;
+
+pub use document::{Document, Format, TableRef, UNIT_SEPARATOR};
+pub use hash::ContentHash;
+pub use layout::RunDir;
+pub use reporter::{NoopReporter, Reporter};

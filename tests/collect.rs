@@ -1,0 +1,222 @@
+//! End-to-end tests of `adopt collect` on the bundled example, the shared corpus of real-world
+//! PDFs and spreadsheets, and files these tests write themselves.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use adopt_collect::{read_documents, store::read_quarantine};
+use adopt_core::{Document, Format, RunDir};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn corpus() -> PathBuf {
+    repo().join("../shared/corpus")
+}
+
+fn adopt(run_dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_adopt"))
+        .arg("--run-dir")
+        .arg(run_dir)
+        .args(args)
+        .output()
+        .expect("run adopt");
+    assert!(
+        out.status.success(),
+        "adopt {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn docs(run_dir: &Path) -> Vec<Document> {
+    let rd = RunDir::new(run_dir);
+    read_documents(&rd.documents(), Some(&rd.tables_index())).unwrap()
+}
+
+fn by_name<'a>(docs: &'a [Document], name: &str) -> &'a Document {
+    docs.iter()
+        .find(|d| d.source_path.ends_with(name))
+        .unwrap_or_else(|| panic!("{name} not collected; have {:?}", docs.iter().map(|d| &d.source_path).collect::<Vec<_>>()))
+}
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect()
+}
+
+#[test]
+fn bank_example_is_collected_with_departments_encodings_and_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let bank = repo().join("examples/bank");
+    let out = adopt(&run, &["collect", bank.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("0 quarantined"), "{stdout}");
+
+    let docs = docs(&run);
+    assert_eq!(docs.len(), 9, "{stdout}");
+
+    let pdf = by_name(&docs, "风险评估报告-2024Q1.pdf");
+    assert_eq!(pdf.department.as_deref(), Some("risk"));
+    assert_eq!(pdf.format, Format::Pdf);
+    assert_eq!(pdf.page_count, 2);
+    assert_eq!(pdf.unit_labels, ["page 1", "page 2"]);
+    assert_eq!(pdf.title.as_deref(), Some("2024年第一季度信用风险评估报告"));
+    let pages: Vec<&str> = pdf.units().map(|(_, t)| t).collect();
+    assert!(squash(pages[0]).contains("不良贷款率为1.32%"), "{}", pages[0]);
+    assert!(squash(pages[1]).contains("启动催收流程"), "{}", pages[1]);
+
+    let csv = by_name(&docs, "欺诈案件-2024-03.csv");
+    assert_eq!(csv.encoding.as_deref(), Some("gb18030"));
+    assert_eq!(csv.department.as_deref(), Some("fraud"));
+    assert!(csv.text.contains("渠道: 手机银行") || csv.text.contains("渠道: 网银"), "{}", &csv.text[..300.min(csv.text.len())]);
+    assert_eq!(csv.tables.len(), 1);
+    assert_eq!((csv.tables[0].n_rows, csv.tables[0].n_cols), (40, 6));
+
+    let notes = by_name(&docs, "call-notes.txt");
+    assert_eq!(notes.encoding.as_deref(), Some("UTF-16LE"));
+    assert!(notes.text.contains("已冻结卡片并转反欺诈组处理"));
+
+    let xlsx = by_name(&docs, "credit-scores-2024-03.xlsx");
+    assert_eq!(xlsx.unit_labels, ["sheet 客户评分", "sheet Score bands"]);
+    assert_eq!(xlsx.tables.len(), 2);
+    assert_eq!((xlsx.tables[0].n_rows, xlsx.tables[0].n_cols), (60, 6));
+    // Each value keeps its header, so "what is the credit limit of C10001" has an answer.
+    let first_row = xlsx.text.lines().find(|l| l.contains("C10001")).unwrap();
+    assert!(first_row.contains("授信额度: "), "{first_row}");
+    assert!(first_row.contains("开户日期: 20"), "{first_row}");
+
+    let docx = by_name(&docs, "评分规则.docx");
+    assert_eq!(docx.title.as_deref(), Some("个人客户信用评分规则"));
+    assert!(docx.text.contains("还款记录 | 35% | 近24个月逾期次数"), "{}", docx.text);
+
+    let html = by_name(&docs, "faq.html");
+    assert!(html.text.contains("# 发现盗刷怎么办？"));
+    assert!(!html.text.contains("analytics"));
+    assert!(!html.text.contains("首页"));
+
+    let md = by_name(&docs, "collateral-policy.md");
+    assert_eq!(md.title.as_deref(), Some("Collateral revaluation policy"));
+
+    let jsonl = by_name(&docs, "alerts.jsonl");
+    assert_eq!((jsonl.tables[0].n_rows, jsonl.tables[0].n_cols), (25, 5));
+
+    // Every table in the index exists as a Parquet file.
+    for d in &docs {
+        for t in &d.tables {
+            assert!(run.join("tables").join(&t.file).is_file(), "{}", t.file);
+        }
+    }
+}
+
+#[test]
+fn rerun_is_incremental_and_tracks_changes_and_deletions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("data");
+    let run = tmp.path().join("run");
+    std::fs::create_dir_all(src.join("risk")).unwrap();
+    std::fs::create_dir_all(src.join("credit")).unwrap();
+    std::fs::write(src.join("risk/a.md"), "# A\n\n风险提示一").unwrap();
+    std::fs::write(src.join("risk/b.txt"), "plain note").unwrap();
+    std::fs::write(src.join("credit/c.csv"), "id,limit\n1,500\n2,800\n").unwrap();
+    let s = src.to_str().unwrap();
+
+    let out = adopt(&run, &["collect", s, "--json"]);
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(first["read"], 3);
+
+    let out = adopt(&run, &["collect", s, "--json"]);
+    let second: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((second["read"].as_u64(), second["unchanged"].as_u64()), (Some(0), Some(3)));
+
+    std::fs::write(src.join("risk/a.md"), "# A\n\n风险提示二").unwrap();
+    std::fs::remove_file(src.join("credit/c.csv")).unwrap();
+    let out = adopt(&run, &["collect", s, "--json"]);
+    let third: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(third["read"], 1, "{third}");
+    assert_eq!(third["removed"], 1, "{third}");
+    assert_eq!(third["documents"], 2, "{third}");
+    let d = docs(&run);
+    assert!(by_name(&d, "a.md").text.contains("风险提示二"));
+    // The removed CSV's table file is gone too.
+    assert_eq!(std::fs::read_dir(run.join("tables")).unwrap().count(), 0);
+
+    let out = adopt(&run, &["collect", s, "--json", "--full"]);
+    let full: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(full["read"], 2, "{full}");
+}
+
+#[test]
+fn text_encodings_are_detected_and_bad_files_do_not_stop_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("in");
+    let run = tmp.path().join("run");
+    std::fs::create_dir_all(&src).unwrap();
+    let zh = "客户张伟的信用卡额度为五万元，逾期记录为零。";
+    std::fs::write(src.join("gbk.txt"), encoding_rs::GBK.encode(zh).0).unwrap();
+    let utf16: Vec<u8> = zh.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    std::fs::write(src.join("utf16-nobom.txt"), utf16).unwrap();
+    std::fs::write(src.join("broken.pdf"), b"%PDF-1.4\n this is not really a pdf").unwrap();
+    std::fs::write(src.join("broken.xlsx"), b"PK\x03\x04 truncated zip").unwrap();
+    std::fs::write(src.join("broken.docx"), b"not a zip at all").unwrap();
+    std::fs::write(src.join("photo.png"), b"\x89PNG\r\n").unwrap();
+    std::fs::write(src.join(".hidden.txt"), b"ignored").unwrap();
+
+    adopt(&run, &["collect", src.to_str().unwrap(), "--department", "ops"]);
+    let d = docs(&run);
+    assert_eq!(d.len(), 2);
+    for name in ["gbk.txt", "utf16-nobom.txt"] {
+        let doc = by_name(&d, name);
+        assert_eq!(doc.text, zh, "{name}");
+        assert_eq!(doc.department.as_deref(), Some("ops"));
+    }
+    assert_eq!(by_name(&d, "gbk.txt").encoding.as_deref(), Some("gb18030"));
+    assert_eq!(by_name(&d, "utf16-nobom.txt").encoding.as_deref(), Some("UTF-16LE"));
+
+    let q = read_quarantine(&RunDir::new(&run).quarantine()).unwrap();
+    let names: Vec<&str> = q.iter().map(|e| e.path.rsplit('/').next().unwrap()).collect();
+    assert_eq!(names, ["broken.docx", "broken.pdf", "broken.xlsx", "photo.png"]);
+    for e in &q {
+        assert!(!e.reason.is_empty());
+        assert_eq!(e.department.as_deref(), Some("ops"));
+    }
+    assert_eq!(q[3].kind, "unsupported");
+    assert!(q[0].reason.contains("DOCX"), "{}", q[0].reason);
+}
+
+/// Every real-world PDF and spreadsheet in the shared corpus is either collected or quarantined
+/// with a specific reason: nothing crashes the run, nothing hangs it.
+#[test]
+fn whole_corpus_is_collected_or_quarantined() {
+    let corpus = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let pdf = corpus.join("pdf");
+    let sheets = corpus.join("sheets");
+    adopt(
+        &run,
+        &["collect", pdf.to_str().unwrap(), sheets.to_str().unwrap(), "--file-timeout", "60", "--file-memory", "1024"],
+    );
+    let d = docs(&run);
+    let q = read_quarantine(&RunDir::new(&run).quarantine()).unwrap();
+    let files = |dir: &Path| std::fs::read_dir(dir).unwrap().count();
+    assert_eq!(d.len() + q.len(), files(&pdf) + files(&sheets), "quarantined: {q:#?}");
+    for e in &q {
+        assert!(e.reason.len() > 5, "vague reason for {}: {}", e.path, e.reason);
+    }
+    let kind = |name: &str| q.iter().find(|e| e.path.ends_with(name)).map(|e| e.kind.as_str());
+    assert_eq!(kind("empty.pdf"), Some("unreadable"));
+    assert_eq!(kind("too_small.xls"), Some("unreadable"));
+
+    // Real words from real files.
+    let text = |name: &str| squash(&by_name(&d, name).text);
+    assert!(text("scotus-transcript-p1.pdf").contains("SUPREMECOURT"));
+    let warn = by_name(&d, "WARN-Report-for-7-1-2015-to-03-25-2016.pdf");
+    assert!(warn.page_count >= 10);
+    let inventory = by_name(&d, "inventory-table.xlsx");
+    assert!(!inventory.tables.is_empty());
+    let merged = by_name(&d, "merge_cells.xlsx");
+    assert!(merged.page_count >= 1);
+}
