@@ -154,7 +154,10 @@ fn cleanup(files: &[&Path]) {
 fn error_of_kind(path: &Path, kind: &str, reason: String) -> CollectError {
     let path = path.to_path_buf();
     match kind {
-        "encrypted" => CollectError::Encrypted { path, reason },
+        "encrypted" => CollectError::Encrypted {
+            path,
+            reason: reason.strip_prefix("encrypted: ").unwrap_or(&reason).to_string(),
+        },
         "crashed" => CollectError::Crashed { path, reason },
         "unsupported" => CollectError::Unsupported { path, ext: None },
         _ => CollectError::Unreadable { path, reason },

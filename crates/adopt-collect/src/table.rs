@@ -155,6 +155,10 @@ pub fn render_frame(df: &DataFrame) -> String {
 
 fn any_value_text(v: &AnyValue) -> String {
     match v {
+        AnyValue::List(_) | AnyValue::Struct(..) | AnyValue::StructOwned(_) => {
+            // polars' own display elides long lists with "…"; a document must keep every value.
+            serde_json::to_string(&any_value_json(v)).unwrap_or_default()
+        }
         AnyValue::Null => String::new(),
         AnyValue::String(s) => s.trim().replace('\n', " "),
         AnyValue::StringOwned(s) => s.trim().replace('\n', " "),
@@ -164,6 +168,38 @@ fn any_value_text(v: &AnyValue) -> String {
             let s = other.to_string();
             s.trim_matches('"').to_string()
         }
+    }
+}
+
+fn any_value_json(v: &AnyValue) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::Bool(*b),
+        AnyValue::String(s) => Value::String(s.to_string()),
+        AnyValue::StringOwned(s) => Value::String(s.to_string()),
+        AnyValue::Int64(i) => Value::from(*i),
+        AnyValue::Int32(i) => Value::from(*i),
+        AnyValue::UInt64(i) => Value::from(*i),
+        AnyValue::UInt32(i) => Value::from(*i),
+        AnyValue::Float64(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        AnyValue::List(series) => Value::Array(series.iter().map(|x| any_value_json(&x)).collect()),
+        AnyValue::Struct(_, _, fields) => Value::Object(
+            fields
+                .iter()
+                .zip(v._iter_struct_av())
+                .map(|(f, x)| (f.name().to_string(), any_value_json(&x)))
+                .collect(),
+        ),
+        AnyValue::StructOwned(payload) => Value::Object(
+            payload
+                .1
+                .iter()
+                .zip(&payload.0)
+                .map(|(f, x)| (f.name().to_string(), any_value_json(x)))
+                .collect(),
+        ),
+        other => Value::String(any_value_text(other)),
     }
 }
 

@@ -27,6 +27,9 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     if std::str::from_utf8(bytes).is_ok() {
         return finish(UTF_8, bytes);
     }
+    if let Some(enc) = cjk_utf16_without_bom(bytes) {
+        return finish(enc, bytes);
+    }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(bytes, true);
     let mut enc = detector.guess(None, chardetng::Utf8Detection::Allow);
@@ -59,6 +62,47 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
     if odd_nul * 10 >= pairs * 3 && even_nul * 10 < pairs {
         Some(UTF_16LE)
     } else if even_nul * 10 >= pairs * 3 && odd_nul * 10 < pairs {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// UTF-16 of mostly Chinese or Japanese text has no NUL bytes, but its code units fall almost
+/// all in the CJK blocks, ASCII and CJK punctuation. GBK or Big5 bytes read as UTF-16 land mostly
+/// in private-use, Hangul and other blocks, so a high share of plausible units is a safe tell.
+fn cjk_utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
+    if bytes.len() < 8 || bytes.len() % 2 != 0 {
+        return None;
+    }
+    let sample = &bytes[..bytes.len().min(8192)];
+    let score = |le: bool| {
+        let (mut plausible, mut cjk, mut total) = (0usize, 0usize, 0usize);
+        for pair in sample.chunks_exact(2) {
+            let unit = if le {
+                u16::from_le_bytes([pair[0], pair[1]])
+            } else {
+                u16::from_be_bytes([pair[0], pair[1]])
+            };
+            total += 1;
+            match unit {
+                0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x3040..=0x30FF => {
+                    plausible += 1;
+                    cjk += 1;
+                }
+                0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x3000..=0x303F | 0xFF00..=0xFFEF | 0x2010..=0x206F => {
+                    plausible += 1
+                }
+                _ => {}
+            }
+        }
+        (plausible * 100 / total, cjk * 100 / total)
+    };
+    let (le_ok, le_cjk) = score(true);
+    let (be_ok, be_cjk) = score(false);
+    if le_ok >= 95 && le_cjk >= 30 && le_ok >= be_ok {
+        Some(UTF_16LE)
+    } else if be_ok >= 95 && be_cjk >= 30 {
         Some(UTF_16BE)
     } else {
         None
@@ -115,6 +159,24 @@ mod tests {
         let d = decode(&be);
         assert_eq!(d.encoding, "UTF-16BE");
         assert_eq!(d.text, ZH);
+    }
+
+    #[test]
+    fn chinese_utf16_without_bom_or_nuls() {
+        let zh = "风险评估报告：客户信用等级良好，授信额度五十万元。";
+        let le: Vec<u8> = zh.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(!le.contains(&0));
+        let d = decode(&le);
+        assert_eq!((d.encoding, d.text.as_str()), ("UTF-16LE", zh));
+        let be: Vec<u8> = zh.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let d = decode(&be);
+        assert_eq!((d.encoding, d.text.as_str()), ("UTF-16BE", zh));
+        // Big5 and GBK of the same text must not be taken for UTF-16.
+        let (big5, _, _) = encoding_rs::BIG5.encode(zh);
+        assert_ne!(decode(&big5).encoding, "UTF-16LE");
+        let (gbk, _, _) = encoding_rs::GBK.encode(zh);
+        assert_eq!(decode(&gbk).encoding, "gb18030");
+        assert_ne!(decode(&big5).encoding, "UTF-16LE");
     }
 
     #[test]
