@@ -30,12 +30,22 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "
 CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "南京"]
 
 
+def id_card(year):
+    """A resident ID number with a valid ISO 7064 MOD 11-2 check digit (invented person)."""
+    body = f"{rng.choice([110101, 310104, 440305, 330106, 510107])}{year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
+    return body + check
+
+
 def customers(n):
     out = []
     for i in range(n):
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
         out.append({
             "customer_id": f"C{10001 + i}",
+            "id_card": id_card(rng.randint(1960, 2000)),
+            "mobile": f"1{rng.choice([35, 38, 39, 58, 86, 88])}{rng.randint(10000000, 99999999)}",
             "name": name,
             "city": rng.choice(CITIES),
             "credit_score": rng.randint(520, 820),
@@ -97,12 +107,13 @@ def credit_xlsx(path, custs):
     ws.title = "客户评分"
     ws.append(["2024年3月客户信用评分表"])
     ws.merge_cells("A1:F1")
-    ws.append(["客户编号", "姓名", "城市", "信用评分", "授信额度", "开户日期"])
+    ws.append(["客户编号", "姓名", "身份证号", "手机号", "城市", "信用评分", "授信额度", "开户日期"])
     import datetime as dt
     for c in custs:
         y, m, d = map(int, c["opened"].split("-"))
-        ws.append([c["customer_id"], c["name"], c["city"], c["credit_score"], c["credit_limit"], dt.date(y, m, d)])
-    for row in ws.iter_rows(min_row=3, min_col=6, max_col=6):
+        ws.append([c["customer_id"], c["name"], c["id_card"], c["mobile"], c["city"], c["credit_score"],
+                   c["credit_limit"], dt.date(y, m, d)])
+    for row in ws.iter_rows(min_row=3, min_col=8, max_col=8):
         for cell in row:
             cell.number_format = "yyyy-mm-dd"
     bands = wb.create_sheet("Score bands")
@@ -195,8 +206,10 @@ def faq_html(path):
 """, encoding="utf-8")
 
 
-def call_notes(path):
-    text = ("2024-03-12 客户来电：反映信用卡在凌晨发生三笔境外交易，客户本人未出境。已冻结卡片并转反欺诈组处理。\n"
+def call_notes(path, custs):
+    c = custs[3]
+    text = (f"2024-03-12 客户{c['name']}（手机 {c['mobile']}，身份证 {c['id_card']}）来电：反映信用卡在凌晨发生三笔境外交易，"
+            "客户本人未出境。已冻结卡片并转反欺诈组处理。\n"
             "2024-03-13 Customer called about a declined payment at a hotel in Singapore; the card had been blocked "
             "after a velocity alert. Identity verified, block lifted.\n"
             "2024-03-15 客户咨询提前还款是否收取违约金：按合同约定，提前还款免收违约金。\n")
@@ -238,7 +251,11 @@ def main():
     fraud_csv(dirs["fraud"] / "欺诈案件-2024-03.csv", custs)
     alerts_jsonl(dirs["fraud"] / "alerts.jsonl", custs)
     faq_html(dirs["customer-service"] / "faq.html")
-    call_notes(dirs["customer-service"] / "call-notes.txt")
+    call_notes(dirs["customer-service"] / "call-notes.txt", custs)
+    # Departments keep copies of each other's files; clean must find the near-duplicate.
+    policy = (dirs["risk"] / "collateral-policy.md").read_text(encoding="utf-8")
+    (dirs["credit"] / "collateral-policy-copy.md").write_text(
+        policy.replace("flagged for review", "flagged for a review"), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ use adopt_collect::{read_documents, store::read_quarantine};
 use adopt_core::{Document, Format, RunDir};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn corpus() -> PathBuf {
@@ -39,7 +42,12 @@ fn docs(run_dir: &Path) -> Vec<Document> {
 fn by_name<'a>(docs: &'a [Document], name: &str) -> &'a Document {
     docs.iter()
         .find(|d| d.source_path.ends_with(name))
-        .unwrap_or_else(|| panic!("{name} not collected; have {:?}", docs.iter().map(|d| &d.source_path).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} not collected; have {:?}",
+                docs.iter().map(|d| &d.source_path).collect::<Vec<_>>()
+            )
+        })
 }
 
 fn squash(s: &str) -> String {
@@ -56,7 +64,7 @@ fn bank_example_is_collected_with_departments_encodings_and_tables() {
     assert!(stdout.contains("0 quarantined"), "{stdout}");
 
     let docs = docs(&run);
-    assert_eq!(docs.len(), 9, "{stdout}");
+    assert_eq!(docs.len(), 10, "{stdout}");
 
     let pdf = by_name(&docs, "风险评估报告-2024Q1.pdf");
     assert_eq!(pdf.department.as_deref(), Some("risk"));
@@ -65,13 +73,21 @@ fn bank_example_is_collected_with_departments_encodings_and_tables() {
     assert_eq!(pdf.unit_labels, ["page 1", "page 2"]);
     assert_eq!(pdf.title.as_deref(), Some("2024年第一季度信用风险评估报告"));
     let pages: Vec<&str> = pdf.units().map(|(_, t)| t).collect();
-    assert!(squash(pages[0]).contains("不良贷款率为1.32%"), "{}", pages[0]);
+    assert!(
+        squash(pages[0]).contains("不良贷款率为1.32%"),
+        "{}",
+        pages[0]
+    );
     assert!(squash(pages[1]).contains("启动催收流程"), "{}", pages[1]);
 
     let csv = by_name(&docs, "欺诈案件-2024-03.csv");
     assert_eq!(csv.encoding.as_deref(), Some("gb18030"));
     assert_eq!(csv.department.as_deref(), Some("fraud"));
-    assert!(csv.text.contains("渠道: 手机银行") || csv.text.contains("渠道: 网银"), "{}", &csv.text[..300.min(csv.text.len())]);
+    assert!(
+        csv.text.contains("渠道: 手机银行") || csv.text.contains("渠道: 网银"),
+        "{}",
+        &csv.text[..300.min(csv.text.len())]
+    );
     assert_eq!(csv.tables.len(), 1);
     assert_eq!((csv.tables[0].n_rows, csv.tables[0].n_cols), (40, 6));
 
@@ -82,7 +98,7 @@ fn bank_example_is_collected_with_departments_encodings_and_tables() {
     let xlsx = by_name(&docs, "credit-scores-2024-03.xlsx");
     assert_eq!(xlsx.unit_labels, ["sheet 客户评分", "sheet Score bands"]);
     assert_eq!(xlsx.tables.len(), 2);
-    assert_eq!((xlsx.tables[0].n_rows, xlsx.tables[0].n_cols), (60, 6));
+    assert_eq!((xlsx.tables[0].n_rows, xlsx.tables[0].n_cols), (60, 8));
     // Each value keeps its header, so "what is the credit limit of C10001" has an answer.
     let first_row = xlsx.text.lines().find(|l| l.contains("C10001")).unwrap();
     assert!(first_row.contains("授信额度: "), "{first_row}");
@@ -90,7 +106,11 @@ fn bank_example_is_collected_with_departments_encodings_and_tables() {
 
     let docx = by_name(&docs, "评分规则.docx");
     assert_eq!(docx.title.as_deref(), Some("个人客户信用评分规则"));
-    assert!(docx.text.contains("还款记录 | 35% | 近24个月逾期次数"), "{}", docx.text);
+    assert!(
+        docx.text.contains("还款记录 | 35% | 近24个月逾期次数"),
+        "{}",
+        docx.text
+    );
 
     let html = by_name(&docs, "faq.html");
     assert!(html.text.contains("# 发现盗刷怎么办？"));
@@ -129,7 +149,10 @@ fn rerun_is_incremental_and_tracks_changes_and_deletions() {
 
     let out = adopt(&run, &["collect", s, "--json"]);
     let second: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((second["read"].as_u64(), second["unchanged"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(
+        (second["read"].as_u64(), second["unchanged"].as_u64()),
+        (Some(0), Some(3))
+    );
 
     std::fs::write(src.join("risk/a.md"), "# A\n\n风险提示二").unwrap();
     std::fs::remove_file(src.join("credit/c.csv")).unwrap();
@@ -158,13 +181,20 @@ fn text_encodings_are_detected_and_bad_files_do_not_stop_the_run() {
     std::fs::write(src.join("gbk.txt"), encoding_rs::GBK.encode(zh).0).unwrap();
     let utf16: Vec<u8> = zh.encode_utf16().flat_map(u16::to_le_bytes).collect();
     std::fs::write(src.join("utf16-nobom.txt"), utf16).unwrap();
-    std::fs::write(src.join("broken.pdf"), b"%PDF-1.4\n this is not really a pdf").unwrap();
+    std::fs::write(
+        src.join("broken.pdf"),
+        b"%PDF-1.4\n this is not really a pdf",
+    )
+    .unwrap();
     std::fs::write(src.join("broken.xlsx"), b"PK\x03\x04 truncated zip").unwrap();
     std::fs::write(src.join("broken.docx"), b"not a zip at all").unwrap();
     std::fs::write(src.join("photo.png"), b"\x89PNG\r\n").unwrap();
     std::fs::write(src.join(".hidden.txt"), b"ignored").unwrap();
 
-    adopt(&run, &["collect", src.to_str().unwrap(), "--department", "ops"]);
+    adopt(
+        &run,
+        &["collect", src.to_str().unwrap(), "--department", "ops"],
+    );
     let d = docs(&run);
     assert_eq!(d.len(), 2);
     for name in ["gbk.txt", "utf16-nobom.txt"] {
@@ -173,11 +203,20 @@ fn text_encodings_are_detected_and_bad_files_do_not_stop_the_run() {
         assert_eq!(doc.department.as_deref(), Some("ops"));
     }
     assert_eq!(by_name(&d, "gbk.txt").encoding.as_deref(), Some("gb18030"));
-    assert_eq!(by_name(&d, "utf16-nobom.txt").encoding.as_deref(), Some("UTF-16LE"));
+    assert_eq!(
+        by_name(&d, "utf16-nobom.txt").encoding.as_deref(),
+        Some("UTF-16LE")
+    );
 
     let q = read_quarantine(&RunDir::new(&run).quarantine()).unwrap();
-    let names: Vec<&str> = q.iter().map(|e| e.path.rsplit('/').next().unwrap()).collect();
-    assert_eq!(names, ["broken.docx", "broken.pdf", "broken.xlsx", "photo.png"]);
+    let names: Vec<&str> = q
+        .iter()
+        .map(|e| e.path.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["broken.docx", "broken.pdf", "broken.xlsx", "photo.png"]
+    );
     for e in &q {
         assert!(!e.reason.is_empty());
         assert_eq!(e.department.as_deref(), Some("ops"));
@@ -197,16 +236,37 @@ fn whole_corpus_is_collected_or_quarantined() {
     let sheets = corpus.join("sheets");
     adopt(
         &run,
-        &["collect", pdf.to_str().unwrap(), sheets.to_str().unwrap(), "--file-timeout", "60", "--file-memory", "1024"],
+        &[
+            "collect",
+            pdf.to_str().unwrap(),
+            sheets.to_str().unwrap(),
+            "--file-timeout",
+            "60",
+            "--file-memory",
+            "1024",
+        ],
     );
     let d = docs(&run);
     let q = read_quarantine(&RunDir::new(&run).quarantine()).unwrap();
     let files = |dir: &Path| std::fs::read_dir(dir).unwrap().count();
-    assert_eq!(d.len() + q.len(), files(&pdf) + files(&sheets), "quarantined: {q:#?}");
+    assert_eq!(
+        d.len() + q.len(),
+        files(&pdf) + files(&sheets),
+        "quarantined: {q:#?}"
+    );
     for e in &q {
-        assert!(e.reason.len() > 5, "vague reason for {}: {}", e.path, e.reason);
+        assert!(
+            e.reason.len() > 5,
+            "vague reason for {}: {}",
+            e.path,
+            e.reason
+        );
     }
-    let kind = |name: &str| q.iter().find(|e| e.path.ends_with(name)).map(|e| e.kind.as_str());
+    let kind = |name: &str| {
+        q.iter()
+            .find(|e| e.path.ends_with(name))
+            .map(|e| e.kind.as_str())
+    };
     assert_eq!(kind("empty.pdf"), Some("unreadable"));
     assert_eq!(kind("too_small.xls"), Some("unreadable"));
 

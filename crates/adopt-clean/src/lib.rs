@@ -11,6 +11,8 @@ mod pipeline;
 pub mod quality;
 pub mod report;
 pub mod script;
+pub mod stage;
+pub mod tables;
 
 use std::collections::BTreeMap;
 
@@ -25,6 +27,8 @@ pub use pii::{CustomPii, PiiConfig, PiiDetector, PiiKind, PiiMode};
 pub use pipeline::{run, Cleaner};
 pub use quality::QualityConfig;
 pub use report::{CleanReport, GroupStats, OperatorStats, PiiSummary};
+pub use stage::{clean_run_dir, StageError, StageReport};
+pub use tables::{ColumnProfile, TableProfile};
 
 /// Errors of `adopt clean`.
 #[derive(Debug, thiserror::Error)]

@@ -39,6 +39,12 @@ enum Command {
     /// Re-running skips files whose content is unchanged.
     Collect(commands::collect::CollectArgs),
 
+    /// Normalise, deduplicate, find PII, filter, and report data quality.
+    ///
+    /// Reads what `adopt collect` wrote and writes clean/documents.parquet, clean/dropped.parquet,
+    /// clean/tables/ (PII redacted) and clean/report.json with clean/report.md.
+    Clean(commands::clean::CleanArgs),
+
     /// Internal: extract one file in an isolated worker process.
     #[command(name = "__extract-worker", hide = true)]
     ExtractWorker(commands::collect::WorkerArgs),
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Collect(args) => commands::collect::run(&cli, args),
+        Command::Clean(args) => commands::clean::run(&cli, args),
         Command::ExtractWorker(args) => commands::collect::worker(args),
     };
     match result {

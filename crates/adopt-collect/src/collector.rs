@@ -80,10 +80,14 @@ pub fn collect(
         Vec::new()
     };
     let old_quarantine = store::read_quarantine(&run_dir.quarantine())?;
-    let old_by_path: HashMap<&str, &Document> =
-        old_docs.iter().map(|d| (d.source_path.as_str(), d)).collect();
-    let old_q_by_path: HashMap<&str, &QuarantineEntry> =
-        old_quarantine.iter().map(|q| (q.path.as_str(), q)).collect();
+    let old_by_path: HashMap<&str, &Document> = old_docs
+        .iter()
+        .map(|d| (d.source_path.as_str(), d))
+        .collect();
+    let old_q_by_path: HashMap<&str, &QuarantineEntry> = old_quarantine
+        .iter()
+        .map(|q| (q.path.as_str(), q))
+        .collect();
 
     let tables_dir = run_dir.tables_dir();
     let threads = if opts.threads == 0 {
@@ -103,7 +107,15 @@ pub fn collect(
         found
             .par_iter()
             .map(|f| {
-                let outcome = process(f, opts, &old_by_path, &old_q_by_path, &tables_dir, &taken, extractor);
+                let outcome = process(
+                    f,
+                    opts,
+                    &old_by_path,
+                    &old_q_by_path,
+                    &tables_dir,
+                    &taken,
+                    extractor,
+                );
                 if let Outcome::Quarantined(q) = &outcome {
                     reporter.warn(&format!("{}: {}", q.path, q.reason));
                 }
@@ -155,7 +167,10 @@ pub fn collect(
             }
             Outcome::Quarantined(q) => {
                 summary.quarantined += 1;
-                *summary.quarantined_by_kind.entry(q.kind.clone()).or_default() += 1;
+                *summary
+                    .quarantined_by_kind
+                    .entry(q.kind.clone())
+                    .or_default() += 1;
                 quarantine.push(q);
             }
         }
@@ -165,8 +180,10 @@ pub fn collect(
 
     // Commit. Each file is replaced atomically; table files are content-addressed by doc id, so
     // the new index never points at a file of the old run that is about to be removed.
-    let mut df = store::documents_frame(&docs).map_err(|e| CollectError::unreadable(&run_dir.documents(), e))?;
-    let mut tf = store::tables_frame(&docs).map_err(|e| CollectError::unreadable(&run_dir.tables_index(), e))?;
+    let mut df = store::documents_frame(&docs)
+        .map_err(|e| CollectError::unreadable(&run_dir.documents(), e))?;
+    let mut tf = store::tables_frame(&docs)
+        .map_err(|e| CollectError::unreadable(&run_dir.tables_index(), e))?;
     store::write_parquet_atomic(&run_dir.tables_index(), &mut tf, "table index")?;
     store::write_parquet_atomic(&run_dir.documents(), &mut df, "documents")?;
     store::write_quarantine(&run_dir.quarantine(), &quarantine)?;
@@ -207,7 +224,10 @@ fn process(
     if !opts.full {
         if let Some(old) = old_by_path.get(key.as_str()) {
             if old.content_hash == hex && old.department == f.department {
-                taken.lock().unwrap().insert(old.doc_id.clone(), key.clone());
+                taken
+                    .lock()
+                    .unwrap()
+                    .insert(old.doc_id.clone(), key.clone());
                 return Outcome::Unchanged;
             }
         }
@@ -219,7 +239,13 @@ fn process(
     }
     let Some(format) = f.format else {
         let ext = f.path.extension().map(|e| e.to_string_lossy().into_owned());
-        return quarantine(&hex, &CollectError::Unsupported { path: f.path.clone(), ext });
+        return quarantine(
+            &hex,
+            &CollectError::Unsupported {
+                path: f.path.clone(),
+                ext,
+            },
+        );
     };
     let mut warnings = Vec::new();
     let doc_id = {
@@ -279,7 +305,11 @@ fn process(
 /// documents; a missing source is an error, since the user named it.
 fn walk(source: &Path, department: Option<&str>, out: &mut Vec<Found>) -> Result<()> {
     let meta = std::fs::metadata(source).map_err(|e| CollectError::io(source, e))?;
-    let format_of = |p: &Path| p.extension().and_then(|e| e.to_str()).and_then(Format::from_extension);
+    let format_of = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .and_then(Format::from_extension)
+    };
     if meta.is_file() {
         out.push(Found {
             path: source.to_path_buf(),
@@ -297,8 +327,13 @@ fn walk(source: &Path, department: Option<&str>, out: &mut Vec<Found>) -> Result
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| source.to_path_buf());
-                let io = e.into_io_error().unwrap_or_else(|| std::io::Error::other("filesystem loop"));
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| source.to_path_buf());
+                let io = e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("filesystem loop"));
                 return Err(CollectError::io(&path, io));
             }
         };
@@ -329,8 +364,13 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 }
 
 fn remove_orphan_tables(tables_dir: &Path, docs: &[Document]) {
-    let live: HashSet<&str> = docs.iter().flat_map(|d| d.tables.iter().map(|t| t.file.as_str())).collect();
-    let Ok(entries) = std::fs::read_dir(tables_dir) else { return };
+    let live: HashSet<&str> = docs
+        .iter()
+        .flat_map(|d| d.tables.iter().map(|t| t.file.as_str()))
+        .collect();
+    let Ok(entries) = std::fs::read_dir(tables_dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         if !live.contains(name.to_string_lossy().as_ref()) {

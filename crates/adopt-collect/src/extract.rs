@@ -63,8 +63,13 @@ pub fn extract_bytes(job: &FileJob, bytes: &[u8]) -> Result<Extracted> {
         Format::Pdf => pdf::read(path, bytes, &mut sink)?,
         f if f.is_workbook() => sheets::read(path, &mut sink)?,
         Format::Csv | Format::Tsv => {
-            let sep = if job.format == Format::Tsv { b'\t' } else { b',' };
-            let t = tabular::read_delimited(bytes, sep).map_err(|e| CollectError::unreadable(path, e))?;
+            let sep = if job.format == Format::Tsv {
+                b'\t'
+            } else {
+                b','
+            };
+            let t = tabular::read_delimited(bytes, sep)
+                .map_err(|e| CollectError::unreadable(path, e))?;
             table_file(t, &mut sink)?
         }
         Format::Parquet => {
@@ -94,7 +99,9 @@ pub fn extract_bytes(job: &FileJob, bytes: &[u8]) -> Result<Extracted> {
             ex.encoding = Some(d.encoding.to_string());
             note_decode_errors(&mut ex, &d);
             for t in &c.tables {
-                let mut df = t.to_frame().map_err(|e| CollectError::table(path, "text", e))?;
+                let mut df = t
+                    .to_frame()
+                    .map_err(|e| CollectError::table(path, "text", e))?;
                 sink.write(&mut df, "text", "html")?;
             }
             ex
@@ -113,7 +120,9 @@ pub fn extract_bytes(job: &FileJob, bytes: &[u8]) -> Result<Extracted> {
             ex.author = c.author;
             ex.created = c.created;
             for t in &c.tables {
-                let mut df = t.to_frame().map_err(|e| CollectError::table(path, "text", e))?;
+                let mut df = t
+                    .to_frame()
+                    .map_err(|e| CollectError::table(path, "text", e))?;
                 sink.write(&mut df, "text", "docx")?;
             }
             ex
@@ -155,9 +164,7 @@ fn json_as_text(path: &Path, bytes: &[u8]) -> Result<Extracted> {
             .lines()
             .filter(|l| !l.trim().is_empty())
             .enumerate()
-            .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1))
-            })
+            .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
             .collect();
         serde_json::Value::Array(lines.map_err(|e| CollectError::unreadable(path, e))?)
     } else {

@@ -86,7 +86,8 @@ impl Extractor for SubprocessExtractor {
         let job_json = serde_json::to_vec(job).map_err(|e| CollectError::unreadable(path, e))?;
         std::fs::write(&job_file, job_json).map_err(|e| CollectError::io(&job_file, e))?;
         let _ = std::fs::remove_file(&result_file);
-        let stderr = std::fs::File::create(&stderr_file).map_err(|e| CollectError::io(&stderr_file, e))?;
+        let stderr =
+            std::fs::File::create(&stderr_file).map_err(|e| CollectError::io(&stderr_file, e))?;
 
         let mut child = Command::new(&self.program)
             .args(&self.args)
@@ -120,7 +121,13 @@ impl Extractor for SubprocessExtractor {
                 Ok(None) => {
                     // Short files finish in milliseconds: poll fast at first, then back off.
                     let waited = started.elapsed();
-                    std::thread::sleep(Duration::from_millis(if waited < Duration::from_millis(50) { 1 } else { 20 }));
+                    std::thread::sleep(Duration::from_millis(
+                        if waited < Duration::from_millis(50) {
+                            1
+                        } else {
+                            20
+                        },
+                    ));
                 }
                 Err(e) => return Err(CollectError::io(path, e)),
             }
@@ -135,7 +142,12 @@ impl Extractor for SubprocessExtractor {
         match outcome {
             Some(WorkerResult::Ok(ex)) => Ok(ex),
             Some(WorkerResult::Err { kind, reason }) => Err(error_of_kind(path, &kind, reason)),
-            None => Err(classify_death(path, status, &stderr_text, self.budget.memory_mib)),
+            None => Err(classify_death(
+                path,
+                status,
+                &stderr_text,
+                self.budget.memory_mib,
+            )),
         }
     }
 }
@@ -156,7 +168,10 @@ fn error_of_kind(path: &Path, kind: &str, reason: String) -> CollectError {
     match kind {
         "encrypted" => CollectError::Encrypted {
             path,
-            reason: reason.strip_prefix("encrypted: ").unwrap_or(&reason).to_string(),
+            reason: reason
+                .strip_prefix("encrypted: ")
+                .unwrap_or(&reason)
+                .to_string(),
         },
         "crashed" => CollectError::Crashed { path, reason },
         "unsupported" => CollectError::Unsupported { path, ext: None },
@@ -165,9 +180,17 @@ fn error_of_kind(path: &Path, kind: &str, reason: String) -> CollectError {
 }
 
 /// The child died without writing a result: say why in words a user can act on.
-fn classify_death(path: &Path, status: std::process::ExitStatus, stderr: &str, mib: u64) -> CollectError {
+fn classify_death(
+    path: &Path,
+    status: std::process::ExitStatus,
+    stderr: &str,
+    mib: u64,
+) -> CollectError {
     let path = path.to_path_buf();
-    if stderr.contains("memory allocation of") || stderr.contains("capacity overflow") || stderr.contains("out of memory") {
+    if stderr.contains("memory allocation of")
+        || stderr.contains("capacity overflow")
+        || stderr.contains("out of memory")
+    {
         return CollectError::OutOfMemory { path, mib };
     }
     let last = stderr
@@ -225,7 +248,8 @@ pub fn run_worker(job_file: &Path, result_file: &Path, memory_mib: u64) -> std::
             reason: panic_message(&panic),
         },
     };
-    let bytes = serde_json::to_vec(&result).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let bytes = serde_json::to_vec(&result)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     adopt_core::layout::write_atomic(result_file, &bytes)
 }
 

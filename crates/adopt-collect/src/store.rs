@@ -34,9 +34,7 @@ fn output_err(path: &Path, what: &'static str, e: impl std::fmt::Display) -> Col
 }
 
 fn str_list(name: &str, lists: impl Iterator<Item = Vec<String>>) -> Column {
-    let series: Vec<Series> = lists
-        .map(|l| Series::new(PlSmallStr::EMPTY, l))
-        .collect();
+    let series: Vec<Series> = lists.map(|l| Series::new(PlSmallStr::EMPTY, l)).collect();
     let mut s = Series::new(name.into(), series);
     if s.is_empty() {
         s = Series::new_empty(name.into(), &DataType::List(Box::new(DataType::String)));
@@ -48,24 +46,57 @@ fn str_list(name: &str, lists: impl Iterator<Item = Vec<String>>) -> Column {
 pub fn documents_frame(docs: &[Document]) -> PolarsResult<DataFrame> {
     let opt = |f: fn(&Document) -> Option<&str>| docs.iter().map(f).collect::<Vec<_>>();
     let columns = vec![
-        Column::new("doc_id".into(), docs.iter().map(|d| d.doc_id.as_str()).collect::<Vec<_>>()),
-        Column::new("source_path".into(), docs.iter().map(|d| d.source_path.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            "doc_id".into(),
+            docs.iter().map(|d| d.doc_id.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "source_path".into(),
+            docs.iter()
+                .map(|d| d.source_path.as_str())
+                .collect::<Vec<_>>(),
+        ),
         Column::new("department".into(), opt(|d| d.department.as_deref())),
-        Column::new("format".into(), docs.iter().map(|d| d.format.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            "format".into(),
+            docs.iter().map(|d| d.format.as_str()).collect::<Vec<_>>(),
+        ),
         Column::new("title".into(), opt(|d| d.title.as_deref())),
         Column::new("author".into(), opt(|d| d.author.as_deref())),
         Column::new("created".into(), opt(|d| d.created.as_deref())),
-        Column::new("page_count".into(), docs.iter().map(|d| d.page_count).collect::<Vec<_>>()),
-        Column::new("text".into(), docs.iter().map(|d| d.text.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            "page_count".into(),
+            docs.iter().map(|d| d.page_count).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "text".into(),
+            docs.iter().map(|d| d.text.as_str()).collect::<Vec<_>>(),
+        ),
         str_list("unit_labels", docs.iter().map(|d| d.unit_labels.clone())),
         Column::new("encoding".into(), opt(|d| d.encoding.as_deref())),
-        Column::new("byte_size".into(), docs.iter().map(|d| d.byte_size).collect::<Vec<_>>()),
-        Int64Chunked::from_vec("modified".into(), docs.iter().map(|d| d.modified_ms).collect())
-            .into_datetime(TimeUnit::Milliseconds, None)
-            .into_column(),
-        Column::new("content_hash".into(), docs.iter().map(|d| d.content_hash.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            "byte_size".into(),
+            docs.iter().map(|d| d.byte_size).collect::<Vec<_>>(),
+        ),
+        Int64Chunked::from_vec(
+            "modified".into(),
+            docs.iter().map(|d| d.modified_ms).collect(),
+        )
+        .into_datetime(TimeUnit::Milliseconds, None)
+        .into_column(),
+        Column::new(
+            "content_hash".into(),
+            docs.iter()
+                .map(|d| d.content_hash.as_str())
+                .collect::<Vec<_>>(),
+        ),
         str_list("warnings", docs.iter().map(|d| d.warnings.clone())),
-        Column::new("n_tables".into(), docs.iter().map(|d| d.tables.len() as u32).collect::<Vec<_>>()),
+        Column::new(
+            "n_tables".into(),
+            docs.iter()
+                .map(|d| d.tables.len() as u32)
+                .collect::<Vec<_>>(),
+        ),
     ];
     DataFrame::new(docs.len(), columns)
 }
@@ -77,15 +108,56 @@ pub fn tables_frame(docs: &[Document]) -> PolarsResult<DataFrame> {
         .flat_map(|d| d.tables.iter().map(move |t| (d, t)))
         .collect();
     let columns = vec![
-        Column::new("table_id".into(), rows.iter().map(|(_, t)| t.table_id.as_str()).collect::<Vec<_>>()),
-        Column::new("doc_id".into(), rows.iter().map(|(d, _)| d.doc_id.as_str()).collect::<Vec<_>>()),
-        Column::new("source_path".into(), rows.iter().map(|(d, _)| d.source_path.as_str()).collect::<Vec<_>>()),
-        Column::new("department".into(), rows.iter().map(|(d, _)| d.department.as_deref()).collect::<Vec<_>>()),
-        Column::new("unit".into(), rows.iter().map(|(_, t)| t.unit.as_str()).collect::<Vec<_>>()),
-        Column::new("file".into(), rows.iter().map(|(_, t)| format!("tables/{}", t.file)).collect::<Vec<_>>()),
-        Column::new("n_rows".into(), rows.iter().map(|(_, t)| t.n_rows).collect::<Vec<_>>()),
-        Column::new("n_cols".into(), rows.iter().map(|(_, t)| t.n_cols).collect::<Vec<_>>()),
-        Column::new("method".into(), rows.iter().map(|(_, t)| t.method.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            "table_id".into(),
+            rows.iter()
+                .map(|(_, t)| t.table_id.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "doc_id".into(),
+            rows.iter()
+                .map(|(d, _)| d.doc_id.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "source_path".into(),
+            rows.iter()
+                .map(|(d, _)| d.source_path.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "department".into(),
+            rows.iter()
+                .map(|(d, _)| d.department.as_deref())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "unit".into(),
+            rows.iter()
+                .map(|(_, t)| t.unit.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "file".into(),
+            rows.iter()
+                .map(|(_, t)| format!("tables/{}", t.file))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "n_rows".into(),
+            rows.iter().map(|(_, t)| t.n_rows).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "n_cols".into(),
+            rows.iter().map(|(_, t)| t.n_cols).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "method".into(),
+            rows.iter()
+                .map(|(_, t)| t.method.as_str())
+                .collect::<Vec<_>>(),
+        ),
     ];
     DataFrame::new(rows.len(), columns)
 }
@@ -146,8 +218,22 @@ pub fn read_documents(documents: &Path, tables_index: Option<&Path>) -> Result<V
     let hashes = s("content_hash")?;
     let labels = list("unit_labels")?;
     let warnings = list("warnings")?;
-    let pages: Vec<u32> = df.column("page_count").map_err(bad)?.u32().map_err(bad)?.iter().map(|v| v.unwrap_or(0)).collect();
-    let sizes: Vec<u64> = df.column("byte_size").map_err(bad)?.u64().map_err(bad)?.iter().map(|v| v.unwrap_or(0)).collect();
+    let pages: Vec<u32> = df
+        .column("page_count")
+        .map_err(bad)?
+        .u32()
+        .map_err(bad)?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let sizes: Vec<u64> = df
+        .column("byte_size")
+        .map_err(bad)?
+        .u64()
+        .map_err(bad)?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
     let modified: Vec<i64> = df
         .column("modified")
         .map_err(bad)?
@@ -171,7 +257,12 @@ pub fn read_documents(documents: &Path, tables_index: Option<&Path>) -> Result<V
         let format = formats[i]
             .as_deref()
             .and_then(Format::parse)
-            .ok_or_else(|| CollectError::unreadable(documents, format!("row {}: unknown format {:?}", i + 1, formats[i])))?;
+            .ok_or_else(|| {
+                CollectError::unreadable(
+                    documents,
+                    format!("row {}: unknown format {:?}", i + 1, formats[i]),
+                )
+            })?;
         let doc_id = ids[i].clone().unwrap_or_default();
         docs.push(Document {
             tables: tables.remove(&doc_id).unwrap_or_default(),
@@ -199,12 +290,32 @@ fn read_table_index(path: &Path) -> Result<Vec<(String, TableRef)>> {
     let df = read_parquet(path)?;
     let bad = |e: PolarsError| CollectError::unreadable(path, e);
     let s = |name: &str| -> Result<Vec<String>> {
-        Ok(df.column(name).map_err(bad)?.str().map_err(bad)?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
+        Ok(df
+            .column(name)
+            .map_err(bad)?
+            .str()
+            .map_err(bad)?
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect())
     };
     let n = |name: &str| -> Result<Vec<u64>> {
-        Ok(df.column(name).map_err(bad)?.u64().map_err(bad)?.iter().map(|v| v.unwrap_or(0)).collect())
+        Ok(df
+            .column(name)
+            .map_err(bad)?
+            .u64()
+            .map_err(bad)?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
     };
-    let (ids, docs, units, files, methods) = (s("table_id")?, s("doc_id")?, s("unit")?, s("file")?, s("method")?);
+    let (ids, docs, units, files, methods) = (
+        s("table_id")?,
+        s("doc_id")?,
+        s("unit")?,
+        s("file")?,
+        s("method")?,
+    );
     let (rows, cols) = (n("n_rows")?, n("n_cols")?);
     Ok((0..df.height())
         .map(|i| {
@@ -212,7 +323,10 @@ fn read_table_index(path: &Path) -> Result<Vec<(String, TableRef)>> {
                 docs[i].clone(),
                 TableRef {
                     table_id: ids[i].clone(),
-                    file: files[i].strip_prefix("tables/").unwrap_or(&files[i]).to_string(),
+                    file: files[i]
+                        .strip_prefix("tables/")
+                        .unwrap_or(&files[i])
+                        .to_string(),
                     unit: units[i].clone(),
                     n_rows: rows[i],
                     n_cols: cols[i],

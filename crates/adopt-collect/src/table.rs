@@ -131,7 +131,11 @@ impl<'a> TableSink<'a> {
 /// chunk, which a bare grid of numbers cannot do. Rows are numbered from 1 after the header.
 pub fn render_frame(df: &DataFrame) -> String {
     let mut out = String::new();
-    let names: Vec<&str> = df.get_column_names().into_iter().map(|s| s.as_str()).collect();
+    let names: Vec<&str> = df
+        .get_column_names()
+        .into_iter()
+        .map(|s| s.as_str())
+        .collect();
     let columns = df.columns();
     for row in 0..df.height() {
         let mut line = String::new();

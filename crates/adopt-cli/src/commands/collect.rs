@@ -28,7 +28,13 @@ pub struct CollectArgs {
     full: bool,
 
     /// Files read at once [default: one per core].
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     jobs: usize,
 
     /// Seconds one file may take before it is quarantined.
@@ -76,7 +82,8 @@ pub fn run(cli: &Cli, args: &CollectArgs) -> anyhow::Result<ExitCode> {
         &InProcessExtractor
     } else {
         subprocess = SubprocessExtractor {
-            program: std::env::current_exe().context("cannot find the adopt executable to start workers")?,
+            program: std::env::current_exe()
+                .context("cannot find the adopt executable to start workers")?,
             args: vec!["__extract-worker".into()],
             budget,
             scratch: run_dir.staging("collect"),
@@ -112,7 +119,12 @@ pub fn run(cli: &Cli, args: &CollectArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(k, n)| format!("{n} {k}"))
             .collect();
-        writeln!(out, "quarantined: {} (see {})", kinds.join(", "), run_dir.quarantine().display())?;
+        writeln!(
+            out,
+            "quarantined: {} (see {})",
+            kinds.join(", "),
+            run_dir.quarantine().display()
+        )?;
         if !cli.quiet {
             let entries = adopt_collect::store::read_quarantine(&run_dir.quarantine())?;
             for q in entries.iter().take(20) {

@@ -20,12 +20,14 @@ pub struct DocxContent {
 const MAX_PART: u64 = 256 * 1024 * 1024;
 
 pub fn read(bytes: &[u8]) -> Result<DocxContent, String> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| format!("not a DOCX (zip) package: {e}"))?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| format!("not a DOCX (zip) package: {e}"))?;
     let body = read_part(&mut zip, "word/document.xml")?
         .ok_or("not a DOCX: no word/document.xml in the package")?;
     let styles = read_part(&mut zip, "word/styles.xml")?.unwrap_or_default();
     let heading_styles = heading_styles(&styles);
-    let mut content = read_body(&body, &heading_styles).map_err(|e| format!("word/document.xml: {e}"))?;
+    let mut content =
+        read_body(&body, &heading_styles).map_err(|e| format!("word/document.xml: {e}"))?;
     if let Some(core) = read_part(&mut zip, "docProps/core.xml")? {
         let props = core_properties(&core);
         content.title = props.0;
@@ -42,7 +44,10 @@ pub fn read(bytes: &[u8]) -> Result<DocxContent, String> {
     Ok(content)
 }
 
-fn read_part(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Option<String>, String> {
+fn read_part(
+    zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Option<String>, String> {
     let file = match zip.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
@@ -127,26 +132,20 @@ fn read_body(xml: &str, heading_styles: &[(String, usize)]) -> Result<DocxConten
                 "tbl" => tables.push((Vec::new(), Vec::new(), String::new())),
                 _ => {}
             },
-            Event::Text(t) => {
-                if in_text {
-                    para.push_str(&t.xml10_content());
-                }
+            Event::Text(t) if in_text => {
+                para.push_str(&t.xml10_content());
             }
-            Event::GeneralRef(r) => {
-                if in_text {
-                    match r.resolve_char_ref() {
-                        Ok(Some(c)) => para.push(c),
-                        _ => para.push_str(match r.as_ref() {
-                            "amp" => "&",
-                            "lt" => "<",
-                            "gt" => ">",
-                            "quot" => "\"",
-                            "apos" => "'",
-                            _ => "",
-                        }),
-                    }
-                }
-            }
+            Event::GeneralRef(r) if in_text => match r.resolve_char_ref() {
+                Ok(Some(c)) => para.push(c),
+                _ => para.push_str(match r.as_ref() {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    _ => "",
+                }),
+            },
             Event::End(e) => match e.local_name().as_ref() {
                 "t" => in_text = false,
                 "p" => {
@@ -181,7 +180,12 @@ fn read_body(xml: &str, heading_styles: &[(String, usize)]) -> Result<DocxConten
                     if let Some((rows, _, _)) = tables.pop() {
                         let rendered: Vec<String> = rows
                             .iter()
-                            .map(|r| r.iter().map(|c| c.replace('\n', " ")).collect::<Vec<_>>().join(" | "))
+                            .map(|r| {
+                                r.iter()
+                                    .map(|c| c.replace('\n', " "))
+                                    .collect::<Vec<_>>()
+                                    .join(" | ")
+                            })
                             .collect();
                         let rendered = rendered.join("\n");
                         match tables.last_mut() {
@@ -238,7 +242,11 @@ fn core_properties(xml: &str) -> (Option<String>, Option<String>, Option<String>
 fn attr(e: &BytesStart, local: &str) -> Option<String> {
     e.attributes().flatten().find_map(|a| {
         let key = a.key.local_name();
-        (key.as_ref() == local).then(|| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))?
+        (key.as_ref() == local).then(|| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })?
     })
 }
 
@@ -273,7 +281,12 @@ pub(crate) mod tests {
         let c = read(&build_docx(body, "Fraud rules")).unwrap();
         assert_eq!(c.title.as_deref(), Some("Fraud rules"));
         assert_eq!(c.author.as_deref(), Some("Risk Dept"));
-        assert!(c.text.starts_with("# 反欺诈规则\n\n单笔交易超过 5 万元 & 异地登录"), "{}", c.text);
+        assert!(
+            c.text
+                .starts_with("# 反欺诈规则\n\n单笔交易超过 5 万元 & 异地登录"),
+            "{}",
+            c.text
+        );
         assert!(c.text.contains("夜间交易 | 3 次"), "{}", c.text);
         assert_eq!(c.tables.len(), 1);
         assert_eq!(c.tables[0].header, ["规则", "阈值"]);

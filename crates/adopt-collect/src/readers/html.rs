@@ -19,9 +19,34 @@ const SKIP: &[&str] = &[
 ];
 
 const BLOCK: &[&str] = &[
-    "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table",
-    "blockquote", "pre", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption",
-    "caption", "address", "body",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "tr",
+    "table",
+    "blockquote",
+    "pre",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "figure",
+    "figcaption",
+    "caption",
+    "address",
+    "body",
 ];
 
 pub fn read(source: &str) -> HtmlContent {
@@ -157,8 +182,7 @@ fn heading_level(name: &str) -> Option<usize> {
 fn push_inline(out: &mut String, text: &str) {
     let collapsed = collapse(text);
     if collapsed.is_empty() {
-        if text.chars().any(char::is_whitespace) && !out.ends_with([' ', '\n']) && !out.is_empty()
-        {
+        if text.chars().any(char::is_whitespace) && !out.ends_with([' ', '\n']) && !out.is_empty() {
             out.push(' ');
         }
         return;

@@ -33,7 +33,10 @@ mod tests {
             title("---\ntitle: \"Fraud rules\"\n---\n# Other").as_deref(),
             Some("Fraud rules")
         );
-        assert_eq!(title("intro\n# 反欺诈规则\ntext").as_deref(), Some("反欺诈规则"));
+        assert_eq!(
+            title("intro\n# 反欺诈规则\ntext").as_deref(),
+            Some("反欺诈规则")
+        );
         assert_eq!(title("no heading"), None);
     }
 }

@@ -100,7 +100,10 @@ mod tests {
         assert_eq!(t.encoding, Some("gb18030"));
         assert_eq!(t.frame.shape(), (2, 3));
         assert_eq!(t.frame.get_column_names()[0].as_str(), "客户");
-        assert_eq!(t.frame.column("授信额度").unwrap().dtype(), &DataType::Float64);
+        assert_eq!(
+            t.frame.column("授信额度").unwrap().dtype(),
+            &DataType::Float64
+        );
         assert_eq!(t.frame.column("开户日期").unwrap().dtype(), &DataType::Date);
     }
 

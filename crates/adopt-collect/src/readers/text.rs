@@ -58,7 +58,12 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
     }
     let pairs = sample.len() / 2;
     let even_nul = sample.iter().step_by(2).filter(|&&b| b == 0).count();
-    let odd_nul = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+    let odd_nul = sample
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|&&b| b == 0)
+        .count();
     if odd_nul * 10 >= pairs * 3 && even_nul * 10 < pairs {
         Some(UTF_16LE)
     } else if even_nul * 10 >= pairs * 3 && odd_nul * 10 < pairs {
@@ -72,7 +77,7 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
 /// all in the CJK blocks, ASCII and CJK punctuation. GBK or Big5 bytes read as UTF-16 land mostly
 /// in private-use, Hangul and other blocks, so a high share of plausible units is a safe tell.
 fn cjk_utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
-    if bytes.len() < 8 || bytes.len() % 2 != 0 {
+    if bytes.len() < 8 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let sample = &bytes[..bytes.len().min(8192)];
@@ -90,9 +95,13 @@ fn cjk_utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
                     plausible += 1;
                     cjk += 1;
                 }
-                0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x3000..=0x303F | 0xFF00..=0xFFEF | 0x2010..=0x206F => {
-                    plausible += 1
-                }
+                0x09
+                | 0x0A
+                | 0x0D
+                | 0x20..=0x7E
+                | 0x3000..=0x303F
+                | 0xFF00..=0xFFEF
+                | 0x2010..=0x206F => plausible += 1,
                 _ => {}
             }
         }
