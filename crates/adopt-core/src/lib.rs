@@ -3,10 +3,12 @@
 //! through which libraries report progress without printing, and content hashing.
 
 pub mod document;
+pub mod embed;
 pub mod hash;
 pub mod layout;
 pub mod reporter;
 
+pub use embed::{EmbedError, Embedder};
 pub use document::{Document, Format, TableRef, UNIT_SEPARATOR};
 pub use hash::ContentHash;
 pub use layout::RunDir;
