@@ -270,3 +270,73 @@ fn limit_memory(mib: u64) {
         }
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use adopt_core::Format;
+
+    fn job(dir: &Path) -> FileJob {
+        FileJob {
+            path: dir.join("x.txt"),
+            format: Format::Text,
+            doc_id: "0123".into(),
+            tables_dir: dir.join("tables"),
+        }
+    }
+
+    /// A stand-in worker: `sh -c SCRIPT` ignores the job arguments appended after it.
+    fn shell(dir: &Path, script: &str, timeout: Duration) -> SubprocessExtractor {
+        SubprocessExtractor {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into(), "worker".into()],
+            budget: Budget {
+                timeout,
+                memory_mib: 256,
+            },
+            scratch: dir.join("scratch"),
+        }
+    }
+
+    #[test]
+    fn a_hanging_worker_is_killed_at_the_time_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let err = shell(dir.path(), "sleep 30", Duration::from_millis(300))
+            .extract(&job(dir.path()), b"")
+            .unwrap_err();
+        assert!(matches!(err, CollectError::Timeout { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(err.to_string().contains("x.txt"), "{err}");
+    }
+
+    #[test]
+    fn deaths_are_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let oom = shell(
+            dir.path(),
+            "echo 'memory allocation of 4294967296 bytes failed' >&2; kill -ABRT $$",
+            Duration::from_secs(10),
+        );
+        let err = oom.extract(&job(dir.path()), b"").unwrap_err();
+        assert!(matches!(err, CollectError::OutOfMemory { mib: 256, .. }), "{err}");
+
+        let segv = shell(dir.path(), "kill -SEGV $$", Duration::from_secs(10));
+        let err = segv.extract(&job(dir.path()), b"").unwrap_err();
+        assert!(err.to_string().contains("SIGSEGV"), "{err}");
+
+        let silent = shell(dir.path(), "exit 3", Duration::from_secs(10));
+        let err = silent.extract(&job(dir.path()), b"").unwrap_err();
+        assert!(err.to_string().contains("no result"), "{err}");
+    }
+
+    #[test]
+    fn in_process_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = job(dir.path());
+        j.format = Format::Xlsx;
+        std::fs::write(&j.path, b"not a workbook").unwrap();
+        let err = InProcessExtractor.extract(&j, b"not a workbook").unwrap_err();
+        assert!(err.to_string().contains("x.txt"), "{err}");
+    }
+}
