@@ -1,34 +1,15 @@
 //! End-to-end tests of `adopt clean` after `adopt collect`, on the bundled example and on
 //! files these tests write: duplicates, PII in text and tables, short and garbled documents.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
 
 use adopt_collect::read_documents;
 use adopt_core::{Document, RunDir};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn adopt(run_dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_adopt"))
-        .arg("--run-dir")
-        .arg(run_dir)
-        .args(args)
-        .output()
-        .expect("run adopt");
-    assert!(
-        out.status.success(),
-        "adopt {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn clean_docs(run: &Path) -> Vec<Document> {
     let dir = RunDir::new(run).clean_dir();

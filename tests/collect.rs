@@ -1,53 +1,18 @@
 //! End-to-end tests of `adopt collect` on the bundled example, the shared corpus of real-world
 //! PDFs and spreadsheets, and files these tests write themselves.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+
+use common::*;
 
 use adopt_collect::{read_documents, store::read_quarantine};
 use adopt_core::{Document, Format, RunDir};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn corpus() -> PathBuf {
-    repo().join("../shared/corpus")
-}
-
-fn adopt(run_dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_adopt"))
-        .arg("--run-dir")
-        .arg(run_dir)
-        .args(args)
-        .output()
-        .expect("run adopt");
-    assert!(
-        out.status.success(),
-        "adopt {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn docs(run_dir: &Path) -> Vec<Document> {
     let rd = RunDir::new(run_dir);
     read_documents(&rd.documents(), Some(&rd.tables_index())).unwrap()
-}
-
-fn by_name<'a>(docs: &'a [Document], name: &str) -> &'a Document {
-    docs.iter()
-        .find(|d| d.source_path.ends_with(name))
-        .unwrap_or_else(|| {
-            panic!(
-                "{name} not collected; have {:?}",
-                docs.iter().map(|d| &d.source_path).collect::<Vec<_>>()
-            )
-        })
 }
 
 fn squash(s: &str) -> String {

@@ -319,7 +319,10 @@ mod tests {
             Duration::from_secs(10),
         );
         let err = oom.extract(&job(dir.path()), b"").unwrap_err();
-        assert!(matches!(err, CollectError::OutOfMemory { mib: 256, .. }), "{err}");
+        assert!(
+            matches!(err, CollectError::OutOfMemory { mib: 256, .. }),
+            "{err}"
+        );
 
         let segv = shell(dir.path(), "kill -SEGV $$", Duration::from_secs(10));
         let err = segv.extract(&job(dir.path()), b"").unwrap_err();
@@ -336,7 +339,9 @@ mod tests {
         let mut j = job(dir.path());
         j.format = Format::Xlsx;
         std::fs::write(&j.path, b"not a workbook").unwrap();
-        let err = InProcessExtractor.extract(&j, b"not a workbook").unwrap_err();
+        let err = InProcessExtractor
+            .extract(&j, b"not a workbook")
+            .unwrap_err();
         assert!(err.to_string().contains("x.txt"), "{err}");
     }
 }

@@ -8,8 +8,8 @@ pub mod hash;
 pub mod layout;
 pub mod reporter;
 
-pub use embed::{EmbedError, Embedder};
 pub use document::{Document, Format, TableRef, UNIT_SEPARATOR};
+pub use embed::{EmbedError, Embedder};
 pub use hash::ContentHash;
 pub use layout::RunDir;
 pub use reporter::{NoopReporter, Reporter};
