@@ -241,3 +241,20 @@ fn clean_settings_errors_are_all_reported() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("threshhold"), "{err}");
 }
+
+/// The settings example in README.md is a valid `--config` file, word for word.
+#[test]
+fn readme_settings_example_is_accepted() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let block = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a toml block in README.md");
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("clean.toml");
+    std::fs::write(&cfg, block).unwrap();
+    let run = tmp.path().join("run");
+    adopt(&run, &["collect", repo().join("examples/bank/customer-service").to_str().unwrap()]);
+    adopt(&run, &["clean", "--config", cfg.to_str().unwrap()]);
+}
