@@ -255,6 +255,15 @@ fn readme_settings_example_is_accepted() {
     let cfg = tmp.path().join("clean.toml");
     std::fs::write(&cfg, block).unwrap();
     let run = tmp.path().join("run");
-    adopt(&run, &["collect", repo().join("examples/bank/customer-service").to_str().unwrap()]);
+    adopt(
+        &run,
+        &[
+            "collect",
+            repo()
+                .join("examples/bank/customer-service")
+                .to_str()
+                .unwrap(),
+        ],
+    );
     adopt(&run, &["clean", "--config", cfg.to_str().unwrap()]);
 }

@@ -17,9 +17,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "adopt", version, about, long_about = None, max_term_width = 100)]
 struct Cli {
-    /// Folder that holds every stage's outputs.
-    #[arg(long, global = true, default_value = adopt_core::RunDir::DEFAULT, value_name = "DIR")]
-    run_dir: PathBuf,
+    /// Folder that holds every stage's outputs [default: the pipeline file's run-dir, else
+    /// ./adopt-run].
+    #[arg(long, global = true, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
 
     /// Print nothing but errors and the final summary.
     #[arg(short, long, global = true)]
@@ -45,9 +46,27 @@ enum Command {
     /// clean/tables/ (PII redacted) and clean/report.json with clean/report.md.
     Clean(commands::clean::CleanArgs),
 
+    /// Run the stages of a pipeline file in order; run it again to finish an interrupted run.
+    Run(commands::run::RunArgs),
+
+    /// Check a pipeline file and report every error with its line, without running anything.
+    Validate(commands::run::ValidateArgs),
+
     /// Internal: extract one file in an isolated worker process.
     #[command(name = "__extract-worker", hide = true)]
     ExtractWorker(commands::collect::WorkerArgs),
+}
+
+impl Cli {
+    /// The run directory: `--run-dir`, else `fallback` (a pipeline file's), else ./adopt-run.
+    fn run_dir(&self, fallback: Option<&std::path::Path>) -> adopt_core::RunDir {
+        let dir = self
+            .run_dir
+            .clone()
+            .or_else(|| fallback.map(std::path::Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(adopt_core::RunDir::DEFAULT));
+        adopt_core::RunDir::new(dir)
+    }
 }
 
 fn main() -> ExitCode {
@@ -55,6 +74,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Collect(args) => commands::collect::run(&cli, args),
         Command::Clean(args) => commands::clean::run(&cli, args),
+        Command::Run(args) => commands::run::run(&cli, args),
+        Command::Validate(args) => commands::run::validate(args),
         Command::ExtractWorker(args) => commands::collect::worker(args),
     };
     match result {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use adopt_clean::CleanConfig;
-use adopt_core::RunDir;
 use anyhow::Context;
 
 use crate::reporter::TerminalReporter;
@@ -46,7 +45,7 @@ pub fn run(cli: &Cli, args: &CleanArgs) -> anyhow::Result<ExitCode> {
         Some(p) => load_config(p)?,
         None => CleanConfig::default(),
     };
-    let run_dir = RunDir::new(&cli.run_dir);
+    let run_dir = cli.run_dir(None);
     let reporter = TerminalReporter::new(cli.quiet);
     let report = adopt_clean::clean_run_dir(&run_dir, &config, &reporter)?;
     let mut out = std::io::stdout().lock();

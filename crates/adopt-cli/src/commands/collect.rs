@@ -66,7 +66,7 @@ pub struct WorkerArgs {
 }
 
 pub fn run(cli: &Cli, args: &CollectArgs) -> anyhow::Result<ExitCode> {
-    let run_dir = RunDir::new(&cli.run_dir);
+    let run_dir = cli.run_dir(None);
     let opts = CollectOptions {
         sources: args.sources.clone(),
         department: args.department.clone(),
@@ -136,6 +136,25 @@ pub fn run(cli: &Cli, args: &CollectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The extractor collect uses: each file in a worker process (this executable's hidden
+/// `__extract-worker` subcommand) under `budget`, unless `in_process` is asked for.
+pub fn extractor(
+    run_dir: &RunDir,
+    budget: Budget,
+    in_process: bool,
+) -> anyhow::Result<Box<dyn Extractor>> {
+    if in_process {
+        return Ok(Box::new(InProcessExtractor));
+    }
+    Ok(Box::new(SubprocessExtractor {
+        program: std::env::current_exe()
+            .context("cannot find the adopt executable to start workers")?,
+        args: vec!["__extract-worker".into()],
+        budget,
+        scratch: run_dir.staging("collect"),
+    }))
 }
 
 pub fn worker(args: &WorkerArgs) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,10 @@
+//! Pipeline files: one TOML file names the stages to run (collect, clean, ...) and their
+//! settings. This crate parses and validates such a file, reporting every error with its line
+//! before anything runs, and runs the stages in order, recording what finished so that a run
+//! killed at any moment can be finished by running the same command again.
+
+pub mod config;
+pub mod runner;
+
+pub use config::{load, load_str, CollectSettings, Diagnostic, Diagnostics, Pipeline};
+pub use runner::{run, RunError, RunOutcome, StageOutcome, StageStatus};

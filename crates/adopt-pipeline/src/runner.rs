@@ -1,0 +1,175 @@
+//! Runs a pipeline's stages in order and records what finished in `run-state.json`.
+//!
+//! Each stage commits its own outputs atomically (collect: files written then renamed; clean: a
+//! staging folder renamed into place). The state file records, per stage, a fingerprint of its
+//! settings and inputs once its outputs are committed, so a re-run skips stages that are up to
+//! date and redoes the one that was interrupted. Collect always runs: it is incremental by
+//! content hash, so an unchanged corpus costs one pass of hashing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use adopt_collect::{CollectOptions, CollectSummary, Extractor};
+use adopt_core::layout::write_atomic;
+use adopt_core::{Reporter, RunDir};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Pipeline;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RunState {
+    stages: BTreeMap<String, StageRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StageRecord {
+    fingerprint: String,
+}
+
+/// What happened to one stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageOutcome {
+    pub stage: &'static str,
+    pub status: StageStatus,
+    /// One line for people.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageStatus {
+    Ran,
+    UpToDate,
+}
+
+/// The outcome of a whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub pipeline: String,
+    pub stages: Vec<StageOutcome>,
+    pub collect: Option<CollectSummary>,
+}
+
+/// A stage failed; the stages before it are committed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("collect: {0}")]
+    Collect(#[from] adopt_collect::CollectError),
+    #[error("clean: {0}")]
+    Clean(#[from] adopt_clean::StageError),
+    #[error("{path}: {source}")]
+    State {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs `pipeline` into `run_dir`. `extractor` reads files for collect (the CLI passes one that
+/// isolates each file in a worker process).
+pub fn run(
+    pipeline: &Pipeline,
+    run_dir: &RunDir,
+    extractor: &dyn Extractor,
+    reporter: &dyn Reporter,
+) -> Result<RunOutcome, RunError> {
+    std::fs::create_dir_all(run_dir.root()).map_err(|source| RunError::State {
+        path: run_dir.root().to_path_buf(),
+        source,
+    })?;
+    let state_path = run_dir.root().join("run-state.json");
+    let mut state: RunState = std::fs::read(&state_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let mut outcome = RunOutcome {
+        pipeline: pipeline.name.clone(),
+        stages: Vec::new(),
+        collect: None,
+    };
+
+    if let Some(c) = &pipeline.collect {
+        let opts = CollectOptions {
+            sources: c.sources.clone(),
+            department: c.department.clone(),
+            full: false,
+            threads: c.jobs,
+        };
+        let summary = adopt_collect::collect(run_dir, &opts, extractor, reporter)?;
+        outcome.stages.push(StageOutcome {
+            stage: "collect",
+            status: StageStatus::Ran,
+            summary: format!(
+                "{} files: {} read, {} unchanged, {} quarantined, {} removed; {} documents, {} tables",
+                summary.found, summary.read, summary.unchanged, summary.quarantined, summary.removed, summary.documents, summary.tables
+            ),
+        });
+        outcome.collect = Some(summary);
+    }
+
+    if let Some(config) = &pipeline.clean {
+        let fingerprint = fingerprint(&[
+            &serde_json::to_vec(config).unwrap_or_default(),
+            &file_hash(&run_dir.documents()),
+            &file_hash(&run_dir.tables_index()),
+        ]);
+        let done = state
+            .stages
+            .get("clean")
+            .is_some_and(|r| r.fingerprint == fingerprint)
+            && run_dir.clean_dir().join("report.json").exists();
+        if done {
+            outcome.stages.push(StageOutcome {
+                stage: "clean",
+                status: StageStatus::UpToDate,
+                summary: "up to date".into(),
+            });
+        } else {
+            // Forget the old record first: if this run is killed, the next one redoes clean.
+            state.stages.remove("clean");
+            save(&state_path, &state)?;
+            let report = adopt_clean::clean_run_dir(run_dir, config, reporter)?;
+            state
+                .stages
+                .insert("clean".into(), StageRecord { fingerprint });
+            save(&state_path, &state)?;
+            let d = &report.documents;
+            outcome.stages.push(StageOutcome {
+                stage: "clean",
+                status: StageStatus::Ran,
+                summary: format!(
+                    "{} documents: {} kept ({} with PII redacted), {} dropped; {} tables profiled",
+                    d.docs_in,
+                    d.docs_kept,
+                    d.docs_redacted,
+                    d.docs_dropped,
+                    report.tables.len()
+                ),
+            });
+        }
+    }
+    Ok(outcome)
+}
+
+fn save(path: &Path, state: &RunState) -> Result<(), RunError> {
+    let bytes = serde_json::to_vec_pretty(state).unwrap_or_default();
+    write_atomic(path, &bytes).map_err(|source| RunError::State {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn file_hash(path: &Path) -> Vec<u8> {
+    std::fs::read(path)
+        .map(|b| blake3::hash(&b).as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+fn fingerprint(parts: &[&[u8]]) -> String {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().to_hex()[..32].to_string()
+}

@@ -1,0 +1,150 @@
+//! End-to-end tests of `adopt run` and `adopt validate`: the quickstart pipeline, all errors
+//! reported at once, and a run killed at several points finishing with identical outputs.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+/// Every output file under `run`, by relative path, with its bytes; run bookkeeping excluded.
+fn outputs(run: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![run.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            let name = p.strip_prefix(run).unwrap().to_string_lossy().into_owned();
+            if name.starts_with('.') || name == "run-state.json" {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(name, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// A copy of the quickstart pipeline pointing at the bundled example, in a temp folder.
+fn pipeline_file(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join("pipelines/quickstart.toml"))
+        .unwrap()
+        .replace(
+            "../examples/bank",
+            repo().join("examples/bank").to_str().unwrap(),
+        );
+    let p = dir.join("quickstart.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn quickstart_runs_and_a_second_run_is_up_to_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = adopt(
+        &run,
+        &[
+            "run",
+            repo().join("pipelines/quickstart.toml").to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("collect  done") && stdout.contains("clean    done"),
+        "{stdout}"
+    );
+    assert!(run.join("clean/report.md").is_file());
+    let out = adopt(
+        &run,
+        &[
+            "run",
+            repo().join("pipelines/quickstart.toml").to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("10 unchanged") && stdout.contains("clean    up to date"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn validate_reports_every_error_with_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("bad.toml");
+    std::fs::write(
+        &p,
+        "name = \"bad\"\nrun-dir = \"r\"\nsoruces = 1\n\n[collect]\nsources = [\"missing-folder\"]\nfile-timout = 3\n\n[clean.pii]\nmode = \"shred\"\n\n[clean.dedup]\nthreshold = 2.0\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_adopt"))
+        .args(["validate", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Three independent mistakes in three places, each with its line, in one run.
+    assert!(
+        err.contains("bad.toml:3: unknown key or stage `soruces`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:7: [collect] unknown field `file-timout`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.toml:10: [clean]") && err.contains("shred"),
+        "{err}"
+    );
+    // Nothing ran.
+    assert!(!tmp.path().join("r").exists());
+}
+
+/// `kill -9` at several moments, then the same command: the outputs equal those of a run that
+/// was never interrupted.
+#[test]
+fn a_killed_run_resumes_to_identical_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = pipeline_file(tmp.path());
+    let reference = tmp.path().join("reference");
+    adopt(&reference, &["run", file.to_str().unwrap()]);
+    let expected = outputs(&reference);
+    assert!(
+        expected.contains_key("documents.parquet") && expected.contains_key("clean/report.json")
+    );
+
+    for (i, delay_ms) in [5u64, 60, 150, 300, 600].into_iter().enumerate() {
+        let run = tmp.path().join(format!("killed-{i}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_adopt"))
+            .arg("--run-dir")
+            .arg(&run)
+            .args(["run", file.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL: no chance to clean up
+        let _ = child.wait();
+        adopt(&run, &["run", file.to_str().unwrap()]);
+        let got = outputs(&run);
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "files differ after a kill at {delay_ms} ms"
+        );
+        for (name, bytes) in &expected {
+            assert!(
+                got[name] == *bytes,
+                "{name} differs after a kill at {delay_ms} ms"
+            );
+        }
+    }
+}
