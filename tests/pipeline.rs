@@ -148,3 +148,22 @@ fn a_killed_run_resumes_to_identical_outputs() {
         }
     }
 }
+
+/// The pipeline example in README.md validates, word for word (its source folder resolved).
+#[test]
+fn readme_pipeline_example_is_valid() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let block = readme
+        .split("```toml\n")
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("[collect]"))
+        .expect("the pipeline example in README.md");
+    // The example sits in pipelines/, like quickstart.toml: resolve its relative source.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("readme-example.toml");
+    let text = block.replace("../examples/bank", repo().join("examples/bank").to_str().unwrap());
+    assert_ne!(text, block, "the example no longer names ../examples/bank");
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_adopt")).args(["validate", file.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
