@@ -46,6 +46,13 @@ enum Command {
     /// clean/tables/ (PII redacted) and clean/report.json with clean/report.md.
     Clean(commands::clean::CleanArgs),
 
+    /// Label documents with rules and a label model, round-trip human annotations, and
+    /// generate a QA set for retrieval and model trials.
+    Label(commands::label::LabelArgs),
+
+    /// Write the readiness report (HTML with charts, Markdown, JSON) from every stage's outputs.
+    Report(commands::report::ReportArgs),
+
     /// Run the stages of a pipeline file in order; run it again to finish an interrupted run.
     Run(commands::run::RunArgs),
 
@@ -74,6 +81,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Collect(args) => commands::collect::run(&cli, args),
         Command::Clean(args) => commands::clean::run(&cli, args),
+        Command::Label(args) => commands::label::run(&cli, args),
+        Command::Report(args) => commands::report::run(&cli, args),
         Command::Run(args) => commands::run::run(&cli, args),
         Command::Validate(args) => commands::run::validate(args),
         Command::ExtractWorker(args) => commands::collect::worker(args),

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The stages a pipeline file may configure, in the order they run.
-pub const STAGES: &[&str] = &["collect", "clean"];
+pub const STAGES: &[&str] = &["collect", "clean", "label", "report"];
 
 /// Top-level keys that are not stages.
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +59,20 @@ pub struct Pipeline {
     pub run_dir: Option<PathBuf>,
     pub collect: Option<CollectSettings>,
     pub clean: Option<CleanConfig>,
+    pub label: Option<LabelSettings>,
+    pub report: Option<crate::ReportSettings>,
+}
+
+/// `[label]`: the label stage's settings plus where human annotations come back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LabelSettings {
+    /// Annotation export (Label Studio JSON or CSV `annotator,id,label`) to import, relative to
+    /// the pipeline file.
+    #[serde(default)]
+    pub annotations: Option<PathBuf>,
+    #[serde(flatten)]
+    pub config: adopt_label::LabelConfig,
 }
 
 impl Pipeline {
@@ -70,6 +84,12 @@ impl Pipeline {
         }
         if self.clean.is_some() {
             s.push("clean");
+        }
+        if self.label.is_some() {
+            s.push("label");
+        }
+        if self.report.is_some() {
+            s.push("report");
         }
         s
     }
@@ -240,7 +260,40 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
             );
         }
     }
-    if collect.is_none() && clean.is_none() && diags.is_empty() {
+    let label_text = only(&|o| o == Some("label"));
+    let mut label: Option<LabelSettings> = section("label", &label_text, &mut diags, path);
+    if let Some(l) = &mut label {
+        let line = header_line(text, "label");
+        if let Err(adopt_label::LabelError::InvalidConfig(errors)) = l.config.validate() {
+            diags.extend(
+                errors
+                    .into_iter()
+                    .map(|e| diag(line, format!("[label] {e}"))),
+            );
+        }
+        if let Some(a) = &mut l.annotations {
+            let resolved = if a.is_absolute() {
+                a.clone()
+            } else {
+                base.join(&*a)
+            };
+            if !resolved.exists() {
+                diags.push(diag(
+                    line,
+                    format!("[label] annotations: {} does not exist", resolved.display()),
+                ));
+            }
+            *a = resolved;
+        }
+    }
+    let report_text = only(&|o| o == Some("report"));
+    let report: Option<crate::ReportSettings> = section("report", &report_text, &mut diags, path);
+    if collect.is_none()
+        && clean.is_none()
+        && label.is_none()
+        && report.is_none()
+        && diags.is_empty()
+    {
         diags.push(diag(
             None,
             format!(
@@ -267,6 +320,8 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
         run_dir: top.run_dir,
         collect,
         clean,
+        label,
+        report,
     })
 }
 

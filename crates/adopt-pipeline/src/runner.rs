@@ -57,6 +57,10 @@ pub enum RunError {
     Collect(#[from] adopt_collect::CollectError),
     #[error("clean: {0}")]
     Clean(#[from] adopt_clean::StageError),
+    #[error("label: {0}")]
+    Label(#[from] crate::LabelStageError),
+    #[error("report: {0}")]
+    Report(#[from] crate::ReportStageError),
     #[error("{path}: {source}")]
     State {
         path: std::path::PathBuf,
@@ -71,6 +75,7 @@ pub fn run(
     pipeline: &Pipeline,
     run_dir: &RunDir,
     extractor: &dyn Extractor,
+    embedder: Option<&dyn adopt_core::Embedder>,
     reporter: &dyn Reporter,
 ) -> Result<RunOutcome, RunError> {
     std::fs::create_dir_all(run_dir.root()).map_err(|source| RunError::State {
@@ -148,7 +153,83 @@ pub fn run(
             });
         }
     }
+    if let Some(settings) = &pipeline.label {
+        let inputs = crate::label_stage::stage_documents(run_dir)
+            .ok()
+            .flatten()
+            .map(|(p, _)| file_hash(&p))
+            .unwrap_or_default();
+        let annotations = settings
+            .annotations
+            .as_deref()
+            .map(file_hash)
+            .unwrap_or_default();
+        let fingerprint = fingerprint(&[
+            &serde_json::to_vec(settings).unwrap_or_default(),
+            &inputs,
+            &annotations,
+        ]);
+        let label_dir = adopt_label::label_dir(run_dir);
+        let done = state
+            .stages
+            .get("label")
+            .is_some_and(|r| r.fingerprint == fingerprint)
+            && label_dir.join("report.json").exists();
+        if done {
+            outcome.stages.push(StageOutcome {
+                stage: "label",
+                status: StageStatus::UpToDate,
+                summary: "up to date".into(),
+            });
+        } else {
+            state.stages.remove("label");
+            save(&state_path, &state)?;
+            let report = crate::label_run_dir(
+                run_dir,
+                &settings.config,
+                settings.annotations.as_deref(),
+                embedder,
+                reporter,
+            )?;
+            state
+                .stages
+                .insert("label".into(), StageRecord { fingerprint });
+            save(&state_path, &state)?;
+            outcome.stages.push(StageOutcome {
+                stage: "label",
+                status: StageStatus::Ran,
+                summary: label_summary(&report),
+            });
+        }
+    }
+    // The report is cheap and reads every stage's summary: it always runs last.
+    if let Some(settings) = &pipeline.report {
+        let readiness = crate::report_run_dir(run_dir, settings)?;
+        outcome.stages.push(StageOutcome {
+            stage: "report",
+            status: StageStatus::Ran,
+            summary: format!(
+                "{}: {}",
+                readiness.overall.label(),
+                run_dir
+                    .root()
+                    .join(adopt_report::REPORT_DIR)
+                    .join("index.html")
+                    .display()
+            ),
+        });
+    }
     Ok(outcome)
+}
+
+/// One line about a label run, for people.
+pub fn label_summary(report: &adopt_label::LabelReport) -> String {
+    let labelled: usize = report.by_label.values().sum();
+    let qa = report.qa.as_ref().map_or(0, |q| q.kept);
+    format!(
+        "{} records, {} labelled, {} sent for annotation, {} QA pairs",
+        report.records, labelled, report.annotation_tasks, qa
+    )
 }
 
 fn save(path: &Path, state: &RunState) -> Result<(), RunError> {

@@ -2,4 +2,6 @@
 
 pub mod clean;
 pub mod collect;
+pub mod label;
+pub mod report;
 pub mod run;

@@ -48,7 +48,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         });
     let extractor = super::collect::extractor(&run_dir, budget, false)?;
     let reporter = TerminalReporter::new(cli.quiet);
-    let outcome = adopt_pipeline::run(&pipeline, &run_dir, extractor.as_ref(), &reporter)?;
+    let outcome = adopt_pipeline::run(&pipeline, &run_dir, extractor.as_ref(), None, &reporter)?;
     let _ = std::fs::remove_dir_all(run_dir.staging("collect"));
 
     let mut out = std::io::stdout().lock();

@@ -1,0 +1,177 @@
+//! The label stage on a run directory: labels the cleaned documents (or the collected ones when
+//! clean was not run) and commits `label/` in one rename.
+
+use std::path::{Path, PathBuf};
+
+use adopt_collect::store::{read_documents, write_parquet_atomic};
+use adopt_core::{Document, Embedder, Reporter, RunDir};
+use adopt_label::{LabelConfig, LabelOutput, LabelRecord, LabelReport};
+use polars::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabelStageError {
+    #[error(transparent)]
+    Label(#[from] adopt_label::LabelError),
+    #[error(transparent)]
+    Collect(#[from] adopt_collect::CollectError),
+    #[error("{0}: no documents here; run `adopt collect` (and `adopt clean`) first")]
+    NoInput(PathBuf),
+    #[error("{path}: {reason}")]
+    Output { path: PathBuf, reason: String },
+}
+
+fn out_err(path: &Path, e: impl std::fmt::Display) -> LabelStageError {
+    LabelStageError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// The documents later stages work on: clean's output when it exists, else collect's.
+pub fn stage_documents(
+    run_dir: &RunDir,
+) -> Result<Option<(PathBuf, Vec<Document>)>, adopt_collect::CollectError> {
+    let clean = run_dir.clean_dir();
+    let (docs, index) = if clean.join("documents.parquet").exists() {
+        (
+            clean.join("documents.parquet"),
+            clean.join("tables.parquet"),
+        )
+    } else if run_dir.documents().exists() {
+        (run_dir.documents(), run_dir.tables_index())
+    } else {
+        return Ok(None);
+    };
+    let read = read_documents(&docs, Some(&index))?;
+    Ok(Some((docs, read)))
+}
+
+/// Runs `adopt label` on `run_dir`.
+pub fn label_run_dir(
+    run_dir: &RunDir,
+    config: &LabelConfig,
+    annotations: Option<&Path>,
+    embedder: Option<&dyn Embedder>,
+    reporter: &dyn Reporter,
+) -> Result<LabelReport, LabelStageError> {
+    config.validate()?;
+    let (_, docs) = stage_documents(run_dir)?
+        .ok_or_else(|| LabelStageError::NoInput(run_dir.root().to_path_buf()))?;
+    let records: Vec<LabelRecord> = docs.iter().map(LabelRecord::from).collect();
+    let annotations = match annotations {
+        Some(p) => adopt_label::read_annotations(p)?,
+        None => Vec::new(),
+    };
+    let output = adopt_label::run(config, &records, &annotations, embedder, reporter)?;
+
+    let staging = run_dir.staging("label");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| out_err(&staging, e))?;
+    adopt_label::write_outputs(&staging, &output)?;
+    write_labels_parquet(&staging.join("labels.parquet"), &output, &docs)?;
+    let summary = label_summary(&output.report);
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| out_err(&staging, e))?;
+    std::fs::write(staging.join("summary.json"), json).map_err(|e| out_err(&staging, e))?;
+
+    let target = adopt_label::label_dir(run_dir);
+    let old = run_dir.root().join(".label-old");
+    let _ = std::fs::remove_dir_all(&old);
+    if target.exists() {
+        std::fs::rename(&target, &old).map_err(|e| out_err(&target, e))?;
+    }
+    std::fs::rename(&staging, &target).map_err(|e| out_err(&target, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(output.report)
+}
+
+/// The label stage as the readiness report reads it (`label/summary.json`).
+fn label_summary(report: &LabelReport) -> adopt_report::LabelSummary {
+    let totals = report.totals.as_ref();
+    let agreement = report
+        .agreement
+        .as_ref()
+        .and_then(|a| serde_json::to_value(a).ok())
+        .and_then(|v| serde_json::from_value(v).ok());
+    adopt_report::LabelSummary {
+        records: report.records as u64,
+        coverage: totals.map(|t| t.coverage),
+        overlap: totals.map(|t| t.overlap),
+        conflict: totals.map(|t| t.conflict),
+        labelled: Some(report.by_label.values().sum::<usize>() as u64),
+        label_counts: report
+            .by_label
+            .iter()
+            .map(|(k, v)| (k.clone(), *v as u64))
+            .collect(),
+        functions: report
+            .functions
+            .iter()
+            .map(|f| adopt_report::LabelFunctionSummary {
+                name: f.name.clone(),
+                coverage: f.coverage,
+                conflicts: f.conflicts,
+                empirical_accuracy: f.empirical_accuracy,
+            })
+            .collect(),
+        agreement,
+    }
+}
+
+/// `label/labels.parquet`: one row per document with its label, probability, where the label
+/// came from, and one `p_<label>` column per label.
+fn write_labels_parquet(
+    path: &Path,
+    output: &LabelOutput,
+    docs: &[Document],
+) -> Result<(), LabelStageError> {
+    let r = &output.records;
+    let source_of = |id: &str| {
+        docs.iter()
+            .find(|d| d.doc_id == id)
+            .map(|d| d.source_path.as_str())
+    };
+    let mut columns = vec![
+        Column::new(
+            "doc_id".into(),
+            r.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "source_path".into(),
+            r.iter().map(|x| source_of(&x.id)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "label".into(),
+            r.iter().map(|x| x.label.as_deref()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "probability".into(),
+            r.iter().map(|x| x.probability).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "votes".into(),
+            r.iter().map(|x| x.votes as u32).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "source".into(),
+            r.iter()
+                .map(|x| {
+                    serde_json::to_value(x.source)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for (i, name) in output.labels.names().iter().enumerate() {
+        columns.push(Column::new(
+            format!("p_{name}").into(),
+            r.iter()
+                .map(|x| x.probabilities.get(i).copied())
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let mut df = DataFrame::new(r.len(), columns).map_err(|e| out_err(path, e))?;
+    write_parquet_atomic(path, &mut df, "labels")?;
+    Ok(())
+}

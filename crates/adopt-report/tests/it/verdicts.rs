@@ -1,0 +1,314 @@
+//! Verdicts and next actions on constructed inputs.
+
+use adopt_report::*;
+
+use crate::sample::{bank_clean_report, doc, full_inputs};
+
+fn section<'a>(r: &'a Readiness, id: &str) -> &'a Section {
+    r.sections
+        .iter()
+        .find(|s| s.id == id)
+        .expect("section exists")
+}
+
+#[test]
+fn nothing_run_says_how_to_run_each_stage() {
+    let r = build(&ReadinessInputs::default());
+    assert_eq!(r.sections.len(), 6);
+    for s in &r.sections {
+        assert_eq!(s.verdict, Verdict::NotRun, "{}", s.id);
+        let cmd = s.actions[0].command.as_deref().expect("a command");
+        assert!(cmd.starts_with("adopt "), "{cmd}");
+    }
+    assert_eq!(r.overall, Verdict::NotRun);
+    assert!(
+        r.headline.starts_with("No stage has run yet"),
+        "{}",
+        r.headline
+    );
+
+    // Once one stage ran, the missing ones are open work, not a block.
+    let r = build(&ReadinessInputs {
+        clean: Some(bank_clean_report()),
+        ..Default::default()
+    });
+    assert_eq!(r.overall, Verdict::NeedsAttention);
+    assert!(
+        r.headline.contains("4 stages have not run"),
+        "{}",
+        r.headline
+    );
+    let p = section(&r, "parsing");
+    assert_eq!(p.verdict, Verdict::NotRun);
+    assert!(
+        p.summary.starts_with("Per-document figures"),
+        "{}",
+        p.summary
+    );
+}
+
+#[test]
+fn nothing_collected_is_blocked() {
+    let r = build(&ReadinessInputs {
+        inventory: Some(Inventory::default()),
+        ..Default::default()
+    });
+    let s = section(&r, "inventory");
+    assert_eq!(s.verdict, Verdict::Blocked);
+    assert!(s.summary.contains("Nothing was collected"), "{}", s.summary);
+    assert_eq!(r.overall, Verdict::Blocked);
+    assert!(r.headline.starts_with("Not ready"), "{}", r.headline);
+}
+
+#[test]
+fn every_file_quarantined_is_blocked_with_reasons() {
+    let r = build(&ReadinessInputs {
+        inventory: Some(Inventory {
+            documents: vec![],
+            quarantine: vec![QuarantineItem {
+                path: "a.pdf".into(),
+                kind: "encrypted".into(),
+                reason: "password".into(),
+                ..Default::default()
+            }],
+        }),
+        ..Default::default()
+    });
+    assert_eq!(section(&r, "inventory").verdict, Verdict::Blocked);
+    let p = section(&r, "parsing");
+    assert_eq!(p.verdict, Verdict::NeedsAttention);
+    assert!(p.actions[0].text.contains("1 file is password-protected"));
+    assert_eq!(p.tables[0].rows[0][0], "a.pdf");
+}
+
+#[test]
+fn scanned_pdfs_need_ocr() {
+    let mut documents: Vec<DocSummary> = (0..12)
+        .map(|i| doc(&format!("risk/scan-{i}.pdf"), Some("risk"), "pdf", 4, 4))
+        .collect();
+    documents.push(doc("risk/policy.pdf", Some("risk"), "pdf", 10, 0));
+    let r = build(&ReadinessInputs {
+        inventory: Some(Inventory {
+            documents,
+            quarantine: vec![],
+        }),
+        ..Default::default()
+    });
+    assert_eq!(section(&r, "inventory").verdict, Verdict::Ready);
+    let p = section(&r, "parsing");
+    assert_eq!(p.verdict, Verdict::NeedsAttention);
+    assert_eq!(
+        p.actions[0].text,
+        "12 scanned PDFs have no text layer: run OCR on them before building the knowledge base."
+    );
+    assert!(p.actions[0]
+        .command
+        .as_deref()
+        .unwrap()
+        .contains("ocrmypdf"));
+    assert!(
+        p.summary.starts_with("17% of 58 pages have text"),
+        "{}",
+        p.summary
+    );
+}
+
+#[test]
+fn clean_text_is_ready() {
+    let mut d = doc("credit/policy.pdf", Some("credit"), "pdf", 3, 0);
+    d.n_tables = 2;
+    let r = build(&ReadinessInputs {
+        inventory: Some(Inventory {
+            documents: vec![d],
+            quarantine: vec![],
+        }),
+        ..Default::default()
+    });
+    let p = section(&r, "parsing");
+    assert_eq!(p.verdict, Verdict::Ready);
+    assert!(p.actions.is_empty());
+    assert!(p.notes[0].starts_with("2 tables found in 1 document"));
+}
+
+#[test]
+fn no_text_at_all_is_blocked() {
+    let r = build(&ReadinessInputs {
+        inventory: Some(Inventory {
+            documents: vec![doc("scan.pdf", None, "pdf", 3, 3)],
+            quarantine: vec![],
+        }),
+        ..Default::default()
+    });
+    assert_eq!(section(&r, "parsing").verdict, Verdict::Blocked);
+}
+
+#[test]
+fn redacted_pii_is_ready_with_a_note() {
+    // The real report of examples/bank: 61 ID numbers and 61 phone numbers, redacted.
+    let r = build(&ReadinessInputs {
+        clean: Some(bank_clean_report()),
+        ..Default::default()
+    });
+    let c = section(&r, "cleaning");
+    assert_eq!(c.verdict, Verdict::Ready, "{:?}", c.actions);
+    let note = c
+        .notes
+        .iter()
+        .find(|n| n.contains("Personal data"))
+        .unwrap();
+    assert!(note.contains("ID_CARD 61"), "{note}");
+    assert!(note.contains("placeholders"), "{note}");
+    assert!(
+        c.summary.contains("9 of 10 documents kept"),
+        "{}",
+        c.summary
+    );
+    // The inventory falls back to the clean report's counts.
+    let inv = section(&r, "inventory");
+    assert_eq!(inv.verdict, Verdict::Ready);
+    assert!(inv.summary.starts_with("10 documents from 4 departments"));
+}
+
+#[test]
+fn unredacted_pii_blocks() {
+    let mut clean = bank_clean_report();
+    // What `mode = "report"` leaves: PII counted, no document changed by the operator.
+    for op in &mut clean.operators {
+        if op.name == "pii" {
+            op.changed = 0;
+        }
+    }
+    clean.docs_redacted = 0;
+    let r = build(&ReadinessInputs {
+        clean: Some(clean),
+        ..Default::default()
+    });
+    let c = section(&r, "cleaning");
+    assert_eq!(c.verdict, Verdict::Blocked);
+    assert!(c.actions[0]
+        .text
+        .starts_with("2 documents contain personal data"));
+}
+
+#[test]
+fn heavy_quality_drops_need_attention() {
+    let mut clean = bank_clean_report();
+    clean.operators[2]
+        .drop_reasons
+        .insert("too-short".into(), 3);
+    let r = build(&ReadinessInputs {
+        clean: Some(clean),
+        ..Default::default()
+    });
+    let c = section(&r, "cleaning");
+    assert_eq!(c.verdict, Verdict::NeedsAttention);
+    assert!(
+        c.actions[0].text.contains("too-short 3"),
+        "{}",
+        c.actions[0].text
+    );
+}
+
+#[test]
+fn retrieval_thresholds() {
+    let kb = |hit: f64| KbSummary {
+        n_chunks: 100,
+        n_queries: 60,
+        hit_at_5: Some(hit),
+        ..Default::default()
+    };
+    let verdict = |k: KbSummary| {
+        section(
+            &build(&ReadinessInputs {
+                kb: Some(k),
+                ..Default::default()
+            }),
+            "retrieval",
+        )
+        .verdict
+    };
+    assert_eq!(verdict(kb(0.9)), Verdict::Ready);
+    assert_eq!(verdict(kb(0.7)), Verdict::NeedsAttention);
+    assert_eq!(verdict(kb(0.3)), Verdict::Blocked);
+    assert_eq!(verdict(KbSummary::default()), Verdict::Blocked);
+    assert_eq!(
+        verdict(KbSummary {
+            n_chunks: 10,
+            ..Default::default()
+        }),
+        Verdict::NeedsAttention
+    );
+}
+
+#[test]
+fn weak_annotator_agreement_names_the_label() {
+    let r = build(&full_inputs());
+    let l = section(&r, "labelling");
+    assert_eq!(l.verdict, Verdict::NeedsAttention);
+    assert!(
+        l.actions[0].text.contains("for fraud-report"),
+        "{}",
+        l.actions[0].text
+    );
+}
+
+#[test]
+fn model_without_a_passing_candidate_blocks() {
+    let mut inputs = full_inputs();
+    let r = build(&inputs);
+    assert_eq!(section(&r, "model").verdict, Verdict::Ready);
+    assert!(section(&r, "model").summary.contains("CNY 1,620 a month"));
+
+    inputs.trial.as_mut().unwrap().scenarios[1].recommended_model = None;
+    let r = build(&inputs);
+    let m = section(&r, "model");
+    assert_eq!(m.verdict, Verdict::NeedsAttention);
+    assert!(
+        m.actions[0]
+            .text
+            .contains("the best, qwen2.5-72b, reached 86%"),
+        "{}",
+        m.actions[0].text
+    );
+
+    let trial = inputs.trial.as_mut().unwrap();
+    for s in &mut trial.scenarios {
+        s.recommended_model = None;
+    }
+    assert_eq!(section(&build(&inputs), "model").verdict, Verdict::Blocked);
+}
+
+#[test]
+fn full_run_needs_attention_for_scans_and_quarantine() {
+    let r = build(&full_inputs());
+    assert_eq!(r.overall, Verdict::NeedsAttention);
+    let p = section(&r, "parsing");
+    let texts: Vec<&str> = p.actions.iter().map(|a| a.text.as_str()).collect();
+    assert!(
+        texts[0].starts_with("12 scanned PDFs have no text layer"),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("4 pages in 2 other documents")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("password-protected")),
+        "{texts:?}"
+    );
+    assert!(p.notes.iter().any(|n| n.contains("GB18030")));
+}
+
+#[test]
+fn newer_and_older_stage_outputs_still_parse() {
+    let inputs: ReadinessInputs = serde_json::from_str(
+        r#"{"clean": {"docs_in": 3, "docs_kept": 3, "a_field_from_the_future": [1, 2]},
+            "kb": {"n_chunks": 5}, "label": null}"#,
+    )
+    .unwrap();
+    let r = build(&inputs);
+    assert_eq!(section(&r, "cleaning").verdict, Verdict::Ready);
+    assert_eq!(section(&r, "labelling").verdict, Verdict::NotRun);
+}
