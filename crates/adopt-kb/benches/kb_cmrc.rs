@@ -1,1 +1,180 @@
-fn main() {}
+//! Retrieval quality and speed on the CMRC 2018 trial set (256 Chinese passages, ~1000
+//! questions): dense, sparse and hybrid search through qdrant-edge beside a plain in-memory
+//! BM25 over the same chunks, measured in the same run; build throughput and query latency.
+//!
+//! `cargo bench -p adopt-kb` (keyword modes only) or `cargo bench -p adopt-kb --features
+//! embed-e2e` (adds dense and hybrid with adopt-embed's model). `ADOPT_BENCH_PASSAGES=N` limits
+//! the passages. A comparison with a Python pipeline is still to be added.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::Path;
+use std::time::Instant;
+
+use adopt_core::{Embedder, NoopReporter};
+use adopt_kb::eval::answers;
+use adopt_kb::{
+    approx_token_count, evaluate, load_cmrc, reciprocal_rank_fusion, Chunker, CjkTerms, EvalReport,
+    EvalTally, Hit, KbPaths, KbSettings, KnowledgeBase, MemoryBm25, SearchMode, SparseSettings,
+    TermTokenizer,
+};
+
+fn main() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/zh/cmrc2018_trial.json");
+    let limit = std::env::var("ADOPT_BENCH_PASSAGES")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    let set = load_cmrc(&path, limit).expect("CMRC trial set");
+    println!(
+        "CMRC 2018 trial: {} passages, {} questions (hit = chunk of the question's own passage containing an answer)",
+        set.documents.len(),
+        set.queries.len()
+    );
+
+    #[cfg(feature = "embed-e2e")]
+    let model = adopt_embed::FastEmbedder::load(&adopt_embed::default_model_dir(), None)
+        .map_err(|e| eprintln!("dense: skipped ({e})"))
+        .ok();
+    #[cfg(feature = "embed-e2e")]
+    let embedder: Option<&dyn Embedder> = model.as_ref().map(|m| m as &dyn Embedder);
+    #[cfg(not(feature = "embed-e2e"))]
+    let embedder: Option<&dyn Embedder> = {
+        eprintln!("dense: skipped (run with --features embed-e2e for adopt-embed's model)");
+        None
+    };
+
+    let mut rows: Vec<(String, EvalReport)> = Vec::new();
+    for cjk in [CjkTerms::Jieba, CjkTerms::Bigram] {
+        let settings = KbSettings {
+            sparse: SparseSettings {
+                cjk,
+                ..SparseSettings::default()
+            },
+            ..KbSettings::default()
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut kb = KnowledgeBase::open(KbPaths::new(dir.path().join("kb")), settings.clone())
+            .expect("open");
+        let t = Instant::now();
+        let stats = kb
+            .build(&set.documents, embedder, &NoopReporter)
+            .expect("build");
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "build [{cjk:?}]: {} chunks in {secs:.2} s = {:.0} chunks/s (embed {:.2} s, upsert {:.2} s, optimize {:.2} s)",
+            stats.chunks_total,
+            stats.chunks_total as f64 / secs,
+            stats.embed_seconds,
+            stats.upsert_seconds,
+            stats.optimize_seconds
+        );
+
+        let label = format!("{cjk:?}").to_lowercase();
+        let modes: &[SearchMode] = if embedder.is_some() && cjk == SparseSettings::default().cjk {
+            &[SearchMode::Dense, SearchMode::Sparse, SearchMode::Hybrid]
+        } else {
+            &[SearchMode::Sparse]
+        };
+        for &mode in modes {
+            let r = evaluate(&kb, &set.queries, mode, embedder).expect("evaluate");
+            let name = if mode == SearchMode::Dense {
+                "qdrant-edge dense".to_string()
+            } else {
+                format!("qdrant-edge {mode} ({label})")
+            };
+            rows.push((name, r));
+        }
+
+        // Baseline: plain in-memory BM25 over the very same chunks.
+        let count = |t: &str| {
+            embedder
+                .map(|e| e.count_tokens(t))
+                .unwrap_or_else(|| approx_token_count(t))
+        };
+        let chunker = Chunker::new(settings.chunking.clone(), &count);
+        let chunks: Vec<_> = set
+            .documents
+            .iter()
+            .flat_map(|d| chunker.chunk_document(d))
+            .collect();
+        let texts: Vec<String> = chunks.iter().map(|c| c.indexed_text()).collect();
+        let tok = TermTokenizer::new(cjk);
+        let bm = MemoryBm25::build(&tok, &settings.sparse, texts.iter().map(String::as_str));
+        let mut tally = EvalTally::default();
+        let mut fused_tally = EvalTally::default();
+        for q in &set.queries {
+            let t = Instant::now();
+            let ranked = bm.search(&tok, &q.question, 10);
+            tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
+            let hits: Vec<Hit> = ranked.iter().map(|&(i, s)| hit_of(&chunks[i], s)).collect();
+            tally.add_answers(&hits.iter().map(|h| answers(h, q)).collect::<Vec<_>>());
+            if let (Some(e), true) = (embedder, cjk == SparseSettings::default().cjk) {
+                // In-memory BM25 fused with qdrant's dense list: a cross-check of the index's RRF.
+                let t = Instant::now();
+                let dense = kb
+                    .query(
+                        &adopt_kb::Query::new(
+                            q.question.clone(),
+                            settings.prefetch,
+                            SearchMode::Dense,
+                        ),
+                        Some(e),
+                    )
+                    .expect("dense query");
+                let sparse_ids: Vec<String> = bm
+                    .search(&tok, &q.question, settings.prefetch)
+                    .iter()
+                    .map(|&(i, _)| chunks[i].chunk_id.clone())
+                    .collect();
+                let dense_ids: Vec<String> = dense.iter().map(|h| h.chunk_id.clone()).collect();
+                let fused = reciprocal_rank_fusion(&[dense_ids, sparse_ids], settings.rrf_k);
+                fused_tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
+                let by_id: std::collections::HashMap<&str, &adopt_kb::Chunk> =
+                    chunks.iter().map(|c| (c.chunk_id.as_str(), c)).collect();
+                let answered: Vec<bool> = fused
+                    .iter()
+                    .take(10)
+                    .map(|(id, s)| answers(&hit_of(by_id[id.as_str()], *s), q))
+                    .collect();
+                fused_tally.add_answers(&answered);
+            }
+        }
+        rows.push((
+            format!("baseline in-memory BM25 ({label})"),
+            tally.report(SearchMode::Sparse),
+        ));
+        if embedder.is_some() && cjk == SparseSettings::default().cjk {
+            rows.push((
+                "baseline dense + in-memory BM25, RRF".into(),
+                fused_tally.report(SearchMode::Hybrid),
+            ));
+        }
+    }
+
+    println!();
+    println!(
+        "{:<42} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9}",
+        "retriever", "hit@1", "hit@5", "hit@10", "MRR", "p50 ms", "p99 ms"
+    );
+    for (name, r) in &rows {
+        println!(
+            "{:<42} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.2} {:>9.2}",
+            name, r.hit_at_1, r.hit_at_5, r.hit_at_10, r.mrr, r.latency_p50_ms, r.latency_p99_ms
+        );
+    }
+}
+
+fn hit_of(c: &adopt_kb::Chunk, score: f32) -> Hit {
+    Hit {
+        chunk_id: c.chunk_id.clone(),
+        doc_id: c.doc_id.clone(),
+        source_path: c.source_path.clone(),
+        department: c.department.clone(),
+        unit: c.unit.clone(),
+        headings: c.headings.clone(),
+        char_start: c.char_start,
+        char_end: c.char_end,
+        score,
+        text: c.text.clone(),
+    }
+}

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The stages a pipeline file may configure, in the order they run.
-pub const STAGES: &[&str] = &["collect", "clean", "label", "report"];
+pub const STAGES: &[&str] = &["collect", "clean", "label", "trial", "report"];
 
 /// Top-level keys that are not stages.
 #[derive(Debug, Default, Deserialize)]
@@ -60,6 +60,7 @@ pub struct Pipeline {
     pub collect: Option<CollectSettings>,
     pub clean: Option<CleanConfig>,
     pub label: Option<LabelSettings>,
+    pub trial: Option<adopt_trial::TrialConfig>,
     pub report: Option<crate::ReportSettings>,
 }
 
@@ -87,6 +88,9 @@ impl Pipeline {
         }
         if self.label.is_some() {
             s.push("label");
+        }
+        if self.trial.is_some() {
+            s.push("trial");
         }
         if self.report.is_some() {
             s.push("report");
@@ -286,6 +290,24 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
             *a = resolved;
         }
     }
+    let trial_text = only(&|o| o == Some("trial"));
+    let checked: Option<adopt_trial::TrialConfig> = section("trial", &trial_text, &mut diags, path);
+    let trial = match checked {
+        Some(_) => match adopt_trial::TrialConfig::from_toml_str(&trial_text, base.to_path_buf()) {
+            Ok(config) => {
+                if let Err(adopt_trial::TrialError::InvalidConfig(errors)) = adopt_trial::TrialPlan::new(&config).map(|_| ()) {
+                    let line = header_line(text, "trial");
+                    diags.extend(errors.into_iter().map(|e| diag(line, format!("[trial] {e}"))));
+                }
+                Some(config)
+            }
+            Err(e) => {
+                diags.push(diag(header_line(text, "trial"), format!("[trial] {e}")));
+                None
+            }
+        },
+        None => None,
+    };
     let report_text = only(&|o| o == Some("report"));
     let report: Option<crate::ReportSettings> = section("report", &report_text, &mut diags, path);
     if collect.is_none()
@@ -321,6 +343,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
         collect,
         clean,
         label,
+        trial,
         report,
     })
 }

@@ -59,6 +59,8 @@ pub enum RunError {
     Clean(#[from] adopt_clean::StageError),
     #[error("label: {0}")]
     Label(#[from] crate::LabelStageError),
+    #[error("trial: {0}")]
+    Trial(#[from] crate::TrialStageError),
     #[error("report: {0}")]
     Report(#[from] crate::ReportStageError),
     #[error("{path}: {source}")]
@@ -202,6 +204,22 @@ pub fn run(
             });
         }
     }
+    // The trial keeps its own resumable log and response cache: re-running it after a kill
+    // sends only the requests that never completed, and a finished sweep costs nothing.
+    if let Some(config) = &pipeline.trial {
+        let report = crate::trial_run_dir(run_dir, config, &adopt_trial::TrialOptions::default(), reporter)?;
+        outcome.stages.push(StageOutcome {
+            stage: "trial",
+            status: StageStatus::Ran,
+            summary: report
+                .recommendations
+                .iter()
+                .map(|r| r.sentence.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+        });
+    }
+
     // The report is cheap and reads every stage's summary: it always runs last.
     if let Some(settings) = &pipeline.report {
         let readiness = crate::report_run_dir(run_dir, settings)?;

@@ -47,6 +47,20 @@ fn load_config(
     Ok((config, annotations))
 }
 
+/// The default embedding model, loaded only when a similarity function needs one (loading
+/// takes seconds and hundreds of MB).
+pub fn embedder_for(config: &adopt_label::LabelConfig) -> anyhow::Result<Option<adopt_embed::FastEmbedder>> {
+    let needs = config
+        .functions
+        .iter()
+        .any(|f| matches!(f, adopt_label::FunctionConfig::Similarity(_)));
+    if !needs {
+        return Ok(None);
+    }
+    let e = adopt_embed::FastEmbedder::load_default().context("a similarity labelling function needs the embedding model")?;
+    Ok(Some(e))
+}
+
 pub fn run(cli: &Cli, args: &LabelArgs) -> anyhow::Result<ExitCode> {
     let (config, from_file) = match &args.config {
         Some(p) => load_config(p)?,

@@ -5,3 +5,4 @@ pub mod collect;
 pub mod label;
 pub mod report;
 pub mod run;
+pub mod trial;

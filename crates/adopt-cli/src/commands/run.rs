@@ -48,7 +48,17 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         });
     let extractor = super::collect::extractor(&run_dir, budget, false)?;
     let reporter = TerminalReporter::new(cli.quiet);
-    let outcome = adopt_pipeline::run(&pipeline, &run_dir, extractor.as_ref(), None, &reporter)?;
+    let embedder = match &pipeline.label {
+        Some(l) => super::label::embedder_for(&l.config)?,
+        None => None,
+    };
+    let outcome = adopt_pipeline::run(
+        &pipeline,
+        &run_dir,
+        extractor.as_ref(),
+        embedder.as_ref().map(|e| e as &dyn adopt_core::Embedder),
+        &reporter,
+    )?;
     let _ = std::fs::remove_dir_all(run_dir.staging("collect"));
 
     let mut out = std::io::stdout().lock();

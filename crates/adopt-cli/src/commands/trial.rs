@@ -1,0 +1,72 @@
+//! `adopt trial`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use adopt_trial::{TrialConfig, TrialOptions};
+
+use crate::reporter::TerminalReporter;
+use crate::Cli;
+
+#[derive(Debug, clap::Args)]
+pub struct TrialArgs {
+    /// Trial file (TOML): models with size, provider and price, tasks, quality bar, volume. A
+    /// pipeline file's [trial] table works too. See crates/adopt-trial/trial.example.toml.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// Print the token and cost estimate of the whole sweep and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Most requests in flight across all endpoints (each endpoint's own limit still applies).
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+
+    /// Print the report as JSON instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
+    let config = TrialConfig::from_path(&args.file)?;
+    let run_dir = cli.run_dir(None);
+    let opts = TrialOptions {
+        dry_run: args.dry_run,
+        concurrency: args.concurrency,
+        ..TrialOptions::default()
+    };
+    let reporter = TerminalReporter::new(cli.quiet);
+    let report = adopt_pipeline::trial_run_dir(&run_dir, &config, &opts, &reporter)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(e) = &report.estimate {
+        writeln!(out, "{}", serde_json::to_string_pretty(e)?)?;
+    }
+    for m in &report.metrics {
+        writeln!(
+            out,
+            "  {:<16} {:<20} quality {:.3} [{:.3}, {:.3}]  p95 {:>8}  cost/1k {}",
+            m.model,
+            m.task,
+            m.quality,
+            m.quality_low,
+            m.quality_high,
+            m.latency_p95_ms.map_or("-".into(), |v| format!("{v:.0} ms")),
+            m.cost_per_1k.map_or("-".into(), |v| format!("{v:.4} {}", report.currency)),
+        )?;
+    }
+    for r in &report.recommendations {
+        writeln!(out, "{}", r.sentence)?;
+    }
+    for f in &report.failures {
+        writeln!(out, "failed: {f:?}")?;
+    }
+    writeln!(out, "outputs: {}", adopt_pipeline::trial_dir(&run_dir).display())?;
+    Ok(ExitCode::SUCCESS)
+}

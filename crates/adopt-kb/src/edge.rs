@@ -1,0 +1,598 @@
+//! [`VectorIndex`] over embedded qdrant-edge 0.7.2: one shard in a folder of the run directory,
+//! no server. Dense vectors use cosine distance; the sparse BM25 vector uses Qdrant's IDF
+//! modifier; hybrid search is two prefetches fused by RRF inside the shard.
+//!
+//! Everything that knows qdrant-edge's API lives in this file (0.8+ needs Rust 1.96).
+
+use std::path::{Path, PathBuf};
+
+use qdrant_edge::external::serde_json::{json, Map, Value};
+use qdrant_edge::external::uuid::Uuid;
+use qdrant_edge::{
+    Condition, CountRequest, CreateIndex, Distance, EdgeConfig, EdgeShard, EdgeSparseVectorParams,
+    EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter, Fusion, JsonPath, Match,
+    Modifier, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId, PointInsertOperations,
+    PointOperations, PointStruct, Prefetch, QueryEnum, QueryRequest, ScoredPoint, ScoringQuery,
+    ScrollRequest, UpdateOperation, ValueVariants, Vector, VectorInternal, Vectors,
+    WithPayloadInterface, WithVector,
+};
+
+use crate::error::{KbError, Result};
+use crate::index::{
+    ChunkFilter, Hit, IndexQuery, IndexSpec, IndexedChunk, SearchMode, VectorIndex, DENSE_VECTOR,
+    SPARSE_VECTOR,
+};
+use crate::sparse::SparseVec;
+
+/// File qdrant-edge writes its configuration to; its presence means a shard exists.
+const EDGE_CONFIG_FILE: &str = "edge_config.json";
+/// Payload fields searches filter on, indexed as keywords.
+const INDEXED_FIELDS: [&str; 3] = ["department", "doc_id", "source_path"];
+
+/// An embedded Qdrant shard on disk.
+pub struct EdgeIndex {
+    path: PathBuf,
+    shard: Option<EdgeShard>,
+    spec: Option<IndexSpec>,
+}
+
+impl std::fmt::Debug for EdgeIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeIndex")
+            .field("path", &self.path)
+            .field("spec", &self.spec)
+            .finish()
+    }
+}
+
+impl EdgeIndex {
+    /// Opens the shard at `path` if one exists; otherwise nothing is created until
+    /// [`VectorIndex::ensure`] or [`VectorIndex::reset`].
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut index = EdgeIndex {
+            path: path.to_path_buf(),
+            shard: None,
+            spec: None,
+        };
+        if path.join(EDGE_CONFIG_FILE).is_file() {
+            let shard = EdgeShard::load(path, None).map_err(|e| index.err("open", e))?;
+            let dense_dim = shard.config().vectors.get(DENSE_VECTOR).map(|v| v.size);
+            index.spec = Some(IndexSpec { dense_dim });
+            index.shard = Some(shard);
+        }
+        Ok(index)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, op: impl Into<String>, e: impl std::fmt::Display) -> KbError {
+        KbError::index(self.path.display(), op, e)
+    }
+
+    fn shard(&self, op: &str) -> Result<&EdgeShard> {
+        self.shard
+            .as_ref()
+            .ok_or_else(|| self.err(op, "no index has been built here yet"))
+    }
+
+    fn create(&mut self, spec: &IndexSpec) -> Result<()> {
+        std::fs::create_dir_all(&self.path).map_err(|e| KbError::io(&self.path, e))?;
+        let mut builder = EdgeConfig::builder().sparse_vector(
+            SPARSE_VECTOR,
+            EdgeSparseVectorParams::builder()
+                .modifier(Modifier::Idf)
+                .build(),
+        );
+        if let Some(dim) = spec.dense_dim {
+            builder = builder.vector(
+                DENSE_VECTOR,
+                EdgeVectorParams::builder(dim, Distance::Cosine).build(),
+            );
+        }
+        let shard =
+            EdgeShard::new(&self.path, builder.build()).map_err(|e| self.err("create", e))?;
+        for field in INDEXED_FIELDS {
+            shard
+                .update(UpdateOperation::FieldIndexOperation(
+                    FieldIndexOperations::CreateIndex(CreateIndex {
+                        field_name: field_path(field),
+                        field_schema: Some(PayloadFieldSchema::FieldType(
+                            PayloadSchemaType::Keyword,
+                        )),
+                    }),
+                ))
+                .map_err(|e| self.err(format!("create payload index on {field}"), e))?;
+        }
+        self.shard = Some(shard);
+        self.spec = Some(*spec);
+        Ok(())
+    }
+}
+
+fn filter_of(filter: &ChunkFilter) -> Option<Filter> {
+    let conditions: Vec<Condition> = filter
+        .conditions()
+        .into_iter()
+        .map(|(field, value)| keyword_condition(field, value))
+        .collect();
+    if conditions.is_empty() {
+        None
+    } else {
+        Some(Filter {
+            must: Some(conditions),
+            ..Filter::default()
+        })
+    }
+}
+
+/// Our payload field names are fixed identifiers, which always parse as JSON paths.
+fn field_path(field: &str) -> JsonPath {
+    field
+        .parse()
+        .expect("payload field names are plain identifiers")
+}
+
+fn keyword_condition(field: &str, value: &str) -> Condition {
+    Condition::Field(FieldCondition::new_match(
+        field_path(field),
+        Match::new_value(ValueVariants::String(value.to_string())),
+    ))
+}
+
+fn point_id(chunk_id: &str) -> std::result::Result<PointId, String> {
+    Uuid::parse_str(chunk_id)
+        .map(PointId::Uuid)
+        .map_err(|e| format!("chunk id {chunk_id:?} is not a UUID: {e}"))
+}
+
+fn id_string(id: &PointId) -> String {
+    match id {
+        PointId::Uuid(u) => u.to_string(),
+        PointId::NumId(n) => n.to_string(),
+    }
+}
+
+fn sparse_vector(v: &SparseVec) -> std::result::Result<Vector, String> {
+    Vector::new_sparse(v.indices.clone(), v.values.clone()).map_err(|e| e.to_string())
+}
+
+fn nearest(vector: VectorInternal, using: &str) -> ScoringQuery {
+    ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
+        query: vector,
+        using: Some(using.to_string()),
+    }))
+}
+
+fn payload(ic: &IndexedChunk<'_>) -> Value {
+    let c = ic.chunk;
+    let mut m = Map::new();
+    m.insert("chunk_id".into(), json!(c.chunk_id));
+    m.insert("doc_id".into(), json!(c.doc_id));
+    m.insert("source_path".into(), json!(c.source_path));
+    if let Some(d) = &c.department {
+        m.insert("department".into(), json!(d));
+    }
+    if let Some(t) = &c.title {
+        m.insert("title".into(), json!(t));
+    }
+    m.insert("unit".into(), json!(c.unit));
+    m.insert("unit_index".into(), json!(c.unit_index));
+    m.insert("chunk_index".into(), json!(c.chunk_index));
+    m.insert("char_start".into(), json!(c.char_start));
+    m.insert("char_end".into(), json!(c.char_end));
+    m.insert("headings".into(), json!(c.headings));
+    m.insert("kind".into(), json!(c.kind));
+    m.insert("tokens".into(), json!(c.tokens));
+    m.insert("text".into(), json!(c.text));
+    Value::Object(m)
+}
+
+fn hit_of(p: ScoredPoint) -> Hit {
+    let map = p.payload.map(|p| p.0).unwrap_or_default();
+    let s = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let n = |k: &str| map.get(k).and_then(Value::as_u64).unwrap_or(0);
+    Hit {
+        chunk_id: id_string(&p.id),
+        doc_id: s("doc_id"),
+        source_path: s("source_path"),
+        department: map
+            .get("department")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        unit: s("unit"),
+        headings: map
+            .get("headings")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        char_start: n("char_start"),
+        char_end: n("char_end"),
+        score: p.score,
+        text: s("text"),
+    }
+}
+
+impl VectorIndex for EdgeIndex {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn spec(&self) -> Option<IndexSpec> {
+        self.spec
+    }
+
+    fn ensure(&mut self, spec: &IndexSpec) -> Result<()> {
+        match self.spec {
+            Some(existing) if existing == *spec => Ok(()),
+            Some(existing) => Err(self.err(
+                "open",
+                format!("index holds {existing:?}, build wants {spec:?}"),
+            )),
+            None => self.create(spec),
+        }
+    }
+
+    fn reset(&mut self, spec: &IndexSpec) -> Result<()> {
+        // Drop the shard first: it flushes on drop and holds files open.
+        self.shard = None;
+        self.spec = None;
+        if self.path.exists() {
+            std::fs::remove_dir_all(&self.path).map_err(|e| KbError::io(&self.path, e))?;
+        }
+        self.create(spec)
+    }
+
+    fn upsert(&self, chunks: &[IndexedChunk<'_>]) -> Result<()> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        let op = format!("upsert {} chunks", chunks.len());
+        let shard = self.shard(&op)?;
+        let want_dense = self.spec.and_then(|s| s.dense_dim);
+        let mut points = Vec::with_capacity(chunks.len());
+        for ic in chunks {
+            let id = point_id(&ic.chunk.chunk_id).map_err(|e| self.err(&op, e))?;
+            let mut named: Vec<(&str, Vector)> = vec![(
+                SPARSE_VECTOR,
+                sparse_vector(&ic.sparse).map_err(|e| self.err(&op, e))?,
+            )];
+            match (&ic.dense, want_dense) {
+                (Some(v), Some(dim)) if v.len() == dim => {
+                    named.push((DENSE_VECTOR, Vector::new_dense(v.clone())))
+                }
+                (Some(v), Some(dim)) => {
+                    return Err(self.err(
+                        &op,
+                        format!(
+                            "chunk {} has a {}-d vector, the index wants {dim}",
+                            ic.chunk.chunk_id,
+                            v.len()
+                        ),
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(self.err(
+                        &op,
+                        format!("chunk {} has no dense vector", ic.chunk.chunk_id),
+                    ))
+                }
+                (_, None) => {}
+            }
+            points.push(PointStruct::new(id, Vectors::new_named(named), payload(ic)).into());
+        }
+        shard
+            .update(UpdateOperation::PointOperation(
+                PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
+            ))
+            .map_err(|e| self.err(&op, e))
+    }
+
+    fn delete_doc(&self, doc_id: &str) -> Result<()> {
+        let op = format!("delete chunks of doc {doc_id}");
+        let shard = self.shard(&op)?;
+        shard
+            .update(UpdateOperation::PointOperation(
+                PointOperations::DeletePointsByFilter(Filter {
+                    must: Some(vec![keyword_condition("doc_id", doc_id)]),
+                    ..Filter::default()
+                }),
+            ))
+            .map_err(|e| self.err(&op, e))
+    }
+
+    fn query(&self, q: &IndexQuery<'_>) -> Result<Vec<Hit>> {
+        let op = format!("{} search", q.mode);
+        let shard = self.shard(&op)?;
+        let filter = filter_of(q.filter);
+        let dense = || -> Result<ScoringQuery> {
+            if self.spec.and_then(|s| s.dense_dim).is_none() {
+                return Err(KbError::NoDenseVectors {
+                    mode: q.mode.as_str(),
+                    path: self.location(),
+                });
+            }
+            let v = q
+                .dense
+                .ok_or_else(|| self.err(&op, "no query vector given"))?;
+            Ok(nearest(VectorInternal::Dense(v.to_vec()), DENSE_VECTOR))
+        };
+        let sparse = || -> Result<ScoringQuery> {
+            let v = q
+                .sparse
+                .ok_or_else(|| self.err(&op, "no sparse query given"))?;
+            let v = sparse_vector(v).map_err(|e| self.err(&op, e))?;
+            Ok(nearest(v.0, SPARSE_VECTOR))
+        };
+        let (prefetches, query) = match q.mode {
+            SearchMode::Dense => (Vec::new(), dense()?),
+            SearchMode::Sparse => (Vec::new(), sparse()?),
+            SearchMode::Hybrid => {
+                let prefetch = |query| Prefetch {
+                    prefetches: Vec::new(),
+                    query: Some(query),
+                    limit: q.prefetch.max(q.limit),
+                    params: None,
+                    filter: filter.clone(),
+                    score_threshold: None,
+                };
+                (
+                    vec![prefetch(dense()?), prefetch(sparse()?)],
+                    ScoringQuery::Fusion(Fusion::Rrf {
+                        k: q.rrf_k,
+                        weights: None,
+                    }),
+                )
+            }
+        };
+        let request = QueryRequest {
+            prefetches,
+            query: Some(query),
+            filter: filter.clone(),
+            score_threshold: None,
+            limit: q.limit,
+            offset: 0,
+            params: None,
+            with_vector: WithVector::Bool(false),
+            with_payload: WithPayloadInterface::Bool(true),
+        };
+        let points = shard.query(request).map_err(|e| self.err(&op, e))?;
+        Ok(points.into_iter().map(hit_of).collect())
+    }
+
+    fn count(&self, filter: &ChunkFilter) -> Result<usize> {
+        let Some(shard) = self.shard.as_ref() else {
+            return Ok(0);
+        };
+        shard
+            .count(CountRequest {
+                filter: filter_of(filter),
+                exact: true,
+            })
+            .map_err(|e| self.err("count", e))
+    }
+
+    fn chunk_ids(&self, doc_id: &str) -> Result<Vec<String>> {
+        let Some(shard) = self.shard.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let op = format!("list chunks of doc {doc_id}");
+        let mut out = Vec::new();
+        let mut offset = None;
+        loop {
+            let (records, next) = shard
+                .scroll(ScrollRequest {
+                    offset,
+                    limit: Some(1024),
+                    filter: Some(Filter {
+                        must: Some(vec![keyword_condition("doc_id", doc_id)]),
+                        ..Filter::default()
+                    }),
+                    with_payload: Some(WithPayloadInterface::Bool(false)),
+                    with_vector: WithVector::Bool(false),
+                    order_by: None,
+                })
+                .map_err(|e| self.err(&op, e))?;
+            out.extend(records.iter().map(|r| id_string(&r.id)));
+            match next {
+                Some(n) => offset = Some(n),
+                None => break,
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn optimize(&self) -> Result<()> {
+        if let Some(shard) = &self.shard {
+            shard.optimize().map_err(|e| self.err("optimize", e))?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        if let Some(shard) = &self.shard {
+            shard.flush();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{chunk_id, Chunk, ChunkKind};
+
+    fn chunk(doc: &str, i: u32, dept: &str, text: &str) -> Chunk {
+        Chunk {
+            chunk_id: chunk_id(doc, 0, i as u64, text),
+            doc_id: doc.into(),
+            source_path: format!("{dept}/{doc}.txt"),
+            department: Some(dept.into()),
+            title: None,
+            unit: String::new(),
+            unit_index: 0,
+            chunk_index: i,
+            char_start: i as u64,
+            char_end: i as u64 + 1,
+            headings: vec![],
+            kind: ChunkKind::Text,
+            text: text.into(),
+            tokens: 1,
+        }
+    }
+
+    fn sparse(terms: &[(u32, f32)]) -> SparseVec {
+        SparseVec {
+            indices: terms.iter().map(|t| t.0).collect(),
+            values: terms.iter().map(|t| t.1).collect(),
+        }
+    }
+
+    /// Index mechanics on hand-made vectors: upsert, filtered dense/sparse/hybrid search,
+    /// delete by doc, reopen from disk.
+    #[test]
+    fn edge_index_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let chunks = [
+            chunk("a", 0, "hr", "leave policy"),
+            chunk("a", 1, "hr", "sick days"),
+            chunk("b", 0, "it", "vpn setup"),
+        ];
+        let dense = [
+            vec![1.0, 0.0, 0.0],
+            vec![0.7, 0.7, 0.0],
+            vec![0.0, 0.0, 1.0],
+        ];
+        let sparse_v = [
+            sparse(&[(1, 1.0), (2, 1.0)]),
+            sparse(&[(3, 1.0)]),
+            sparse(&[(4, 1.0), (2, 0.5)]),
+        ];
+        {
+            let mut index = EdgeIndex::open(&path).unwrap();
+            assert_eq!(index.spec(), None);
+            assert_eq!(index.count(&ChunkFilter::default()).unwrap(), 0);
+            index.ensure(&IndexSpec { dense_dim: Some(3) }).unwrap();
+            let items: Vec<IndexedChunk> = chunks
+                .iter()
+                .zip(&dense)
+                .zip(&sparse_v)
+                .map(|((c, d), s)| IndexedChunk {
+                    chunk: c,
+                    dense: Some(d.clone()),
+                    sparse: s.clone(),
+                })
+                .collect();
+            index.upsert(&items).unwrap();
+            // Upserting again replaces, never duplicates.
+            index.upsert(&items).unwrap();
+            assert_eq!(index.count(&ChunkFilter::default()).unwrap(), 3);
+            let hr = ChunkFilter {
+                department: Some("hr".into()),
+                ..Default::default()
+            };
+            assert_eq!(index.count(&hr).unwrap(), 2);
+
+            let q = [0.0, 0.1, 1.0];
+            let none = ChunkFilter::default();
+            let base = IndexQuery {
+                mode: SearchMode::Dense,
+                dense: Some(&q),
+                sparse: None,
+                filter: &none,
+                limit: 3,
+                prefetch: 10,
+                rrf_k: 2,
+            };
+            let hits = index.query(&base).unwrap();
+            assert_eq!(hits[0].chunk_id, chunks[2].chunk_id);
+            assert_eq!(hits[0].text, "vpn setup");
+            assert_eq!(hits[0].department.as_deref(), Some("it"));
+            // The filter keeps the far-away HR chunks only.
+            let hits = index
+                .query(&IndexQuery {
+                    filter: &hr,
+                    ..base.clone()
+                })
+                .unwrap();
+            assert_eq!(hits.len(), 2);
+            assert!(hits.iter().all(|h| h.doc_id == "a"));
+
+            let sq = sparse(&[(2, 1.0)]);
+            let sparse_q = IndexQuery {
+                mode: SearchMode::Sparse,
+                dense: None,
+                sparse: Some(&sq),
+                ..base.clone()
+            };
+            let hits = index.query(&sparse_q).unwrap();
+            assert_eq!(hits.len(), 2, "only chunks holding term 2");
+            assert_eq!(hits[0].chunk_id, chunks[0].chunk_id);
+
+            // Hybrid, k = 2, ranks from 0: b is 0th by dense and 1st by sparse -> 1/2 + 1/3;
+            // a0 is 0th by sparse and last by dense -> 1/2 + 1/4.
+            let hybrid = IndexQuery {
+                mode: SearchMode::Hybrid,
+                dense: Some(&q),
+                sparse: Some(&sq),
+                ..base.clone()
+            };
+            let hits = index.query(&hybrid).unwrap();
+            assert_eq!(hits[0].chunk_id, chunks[2].chunk_id);
+            assert!(
+                (hits[0].score - (1.0 / 2.0 + 1.0 / 3.0)).abs() < 1e-5,
+                "{hits:?}"
+            );
+
+            assert_eq!(index.chunk_ids("a").unwrap().len(), 2);
+            index.delete_doc("a").unwrap();
+            assert_eq!(index.chunk_ids("a").unwrap(), Vec::<String>::new());
+            assert_eq!(index.count(&none).unwrap(), 1);
+            index.optimize().unwrap();
+            index.flush().unwrap();
+        }
+        let index = EdgeIndex::open(&path).unwrap();
+        assert_eq!(index.spec(), Some(IndexSpec { dense_dim: Some(3) }));
+        assert_eq!(index.count(&ChunkFilter::default()).unwrap(), 1);
+        assert_eq!(
+            index.chunk_ids("b").unwrap(),
+            vec![chunks[2].chunk_id.clone()]
+        );
+    }
+
+    #[test]
+    fn sparse_only_index_refuses_dense_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = EdgeIndex::open(&dir.path().join("i")).unwrap();
+        index.ensure(&IndexSpec { dense_dim: None }).unwrap();
+        let c = chunk("a", 0, "hr", "x");
+        index
+            .upsert(&[IndexedChunk {
+                chunk: &c,
+                dense: None,
+                sparse: sparse(&[(1, 1.0)]),
+            }])
+            .unwrap();
+        let none = ChunkFilter::default();
+        let q = [1.0f32];
+        let err = index
+            .query(&IndexQuery {
+                mode: SearchMode::Hybrid,
+                dense: Some(&q),
+                sparse: None,
+                filter: &none,
+                limit: 1,
+                prefetch: 1,
+                rrf_k: 2,
+            })
+            .unwrap_err();
+        assert!(matches!(err, KbError::NoDenseVectors { .. }), "{err}");
+    }
+}

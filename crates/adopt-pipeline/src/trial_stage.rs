@@ -1,0 +1,108 @@
+//! The trial stage on a run directory: runs the model-size sweep into `<run>/trial/`, adds
+//! `items.parquet`, and writes `trial/summary.json` for the readiness report.
+
+use std::path::{Path, PathBuf};
+
+use adopt_collect::store::write_parquet_atomic;
+use adopt_core::{Reporter, RunDir};
+use adopt_trial::{TrialConfig, TrialOptions, TrialReport};
+use polars::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrialStageError {
+    #[error(transparent)]
+    Trial(#[from] adopt_trial::TrialError),
+    #[error(transparent)]
+    Collect(#[from] adopt_collect::CollectError),
+    #[error("{path}: {reason}")]
+    Output { path: PathBuf, reason: String },
+}
+
+/// `<run>/trial`.
+pub fn trial_dir(run_dir: &RunDir) -> PathBuf {
+    run_dir.root().join("trial")
+}
+
+/// Runs the trial. Results are appended item by item (the trial crate's own resumable log), so a
+/// killed sweep picks up where it stopped and answered prompts are served from the cache.
+pub fn trial_run_dir(
+    run_dir: &RunDir,
+    config: &TrialConfig,
+    opts: &TrialOptions,
+    reporter: &dyn Reporter,
+) -> Result<TrialReport, TrialStageError> {
+    let dir = trial_dir(run_dir);
+    let report = adopt_trial::run_trial(config, &dir, reporter, opts)?;
+    if !opts.dry_run {
+        let items = dir.join("items.jsonl");
+        if items.exists() {
+            items_parquet(&items, &dir.join("items.parquet"))?;
+        }
+        let summary = trial_summary(&report);
+        let json = serde_json::to_vec_pretty(&summary).map_err(|e| out_err(&dir, e))?;
+        adopt_core::layout::write_atomic(&dir.join("summary.json"), &json).map_err(|e| out_err(&dir, e))?;
+    }
+    Ok(report)
+}
+
+fn out_err(path: &Path, e: impl std::fmt::Display) -> TrialStageError {
+    TrialStageError::Output {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// One row per (model, task item) as a table a user can open.
+fn items_parquet(jsonl: &Path, out: &Path) -> Result<(), TrialStageError> {
+    let bytes = std::fs::read(jsonl).map_err(|e| out_err(jsonl, e))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let mut df = JsonReader::new(std::io::Cursor::new(bytes))
+        .with_json_format(JsonFormat::JsonLines)
+        .finish()
+        .map_err(|e| out_err(jsonl, e))?;
+    write_parquet_atomic(out, &mut df, "trial items")?;
+    Ok(())
+}
+
+/// The trial as the readiness report reads it.
+pub fn trial_summary(report: &TrialReport) -> adopt_report::TrialSummary {
+    let params = |name: &str| report.models.iter().find(|m| m.name == name).and_then(|m| m.parameters).map(|p| p / 1e9);
+    let scenarios = report
+        .recommendations
+        .iter()
+        .map(|rec| {
+            let chosen = rec.chosen.as_deref().and_then(|m| report.metrics_for(m, &rec.task));
+            let candidates = report
+                .metrics
+                .iter()
+                .filter(|m| m.task == rec.task)
+                .map(|m| adopt_report::TrialCandidate {
+                    model: m.model.clone(),
+                    params_b: params(&m.model),
+                    quality: Some(m.quality),
+                    cost_per_1k_tasks: m.cost_per_1k,
+                    ..Default::default()
+                })
+                .collect();
+            adopt_report::ScenarioSummary {
+                scenario: rec.task.clone(),
+                metric: chosen.map(|m| format!("{:?}", m.metric).to_lowercase()),
+                quality_bar: Some(rec.threshold),
+                recommended_model: rec.chosen.clone(),
+                params_b: rec.chosen.as_deref().and_then(params),
+                quality: chosen.map(|m| m.quality),
+                cost_per_1k_tasks: chosen.and_then(|m| m.cost_per_1k),
+                monthly_tasks: chosen.and_then(|m| m.monthly_volume),
+                monthly_cost: chosen.and_then(|m| m.monthly_cost),
+                sentence: Some(rec.sentence.clone()),
+                candidates,
+            }
+        })
+        .collect();
+    adopt_report::TrialSummary {
+        currency: Some(report.currency.clone()),
+        scenarios,
+    }
+}
