@@ -198,17 +198,36 @@ fn readme_pipeline_example_is_valid() {
 /// Every shipped pipeline file validates, and the bank pipeline runs end to end.
 #[test]
 fn shipped_pipelines_are_valid_and_bank_runs() {
-    for entry in std::fs::read_dir(repo().join("pipelines")).unwrap().flatten() {
+    for entry in std::fs::read_dir(repo().join("pipelines"))
+        .unwrap()
+        .flatten()
+    {
         let p = entry.path();
-        let out = Command::new(env!("CARGO_BIN_EXE_adopt")).args(["validate", p.to_str().unwrap()]).output().unwrap();
-        assert!(out.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(env!("CARGO_BIN_EXE_adopt"))
+            .args(["validate", p.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            p.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    adopt(&run, &["run", repo().join("pipelines/bank.toml").to_str().unwrap()]);
+    adopt(
+        &run,
+        &["run", repo().join("pipelines/bank.toml").to_str().unwrap()],
+    );
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("clean/report.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(run.join("clean/report.json")).unwrap())
+            .unwrap();
     // The bank's own customer ids are redacted by the custom rule in bank.toml.
-    assert!(report["pii"]["by_kind"]["CUSTOMER_ID"].as_u64().unwrap() > 0, "{}", report["pii"]);
+    assert!(
+        report["pii"]["by_kind"]["CUSTOMER_ID"].as_u64().unwrap() > 0,
+        "{}",
+        report["pii"]
+    );
     assert!(run.join("report/index.html").is_file());
 }

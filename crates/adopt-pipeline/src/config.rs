@@ -295,9 +295,15 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
     let trial = match checked {
         Some(_) => match adopt_trial::TrialConfig::from_toml_str(&trial_text, base.to_path_buf()) {
             Ok(config) => {
-                if let Err(adopt_trial::TrialError::InvalidConfig(errors)) = adopt_trial::TrialPlan::new(&config).map(|_| ()) {
+                if let Err(adopt_trial::TrialError::InvalidConfig(errors)) =
+                    adopt_trial::TrialPlan::new(&config).map(|_| ())
+                {
                     let line = header_line(text, "trial");
-                    diags.extend(errors.into_iter().map(|e| diag(line, format!("[trial] {e}"))));
+                    diags.extend(
+                        errors
+                            .into_iter()
+                            .map(|e| diag(line, format!("[trial] {e}"))),
+                    );
                 }
                 Some(config)
             }

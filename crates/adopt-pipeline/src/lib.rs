@@ -12,5 +12,5 @@ pub mod trial_stage;
 pub use config::{load, load_str, CollectSettings, Diagnostic, Diagnostics, Pipeline};
 pub use label_stage::{label_run_dir, stage_documents, LabelStageError};
 pub use report_stage::{report_run_dir, ReportSettings, ReportStageError};
-pub use trial_stage::{trial_dir, trial_run_dir, TrialStageError};
 pub use runner::{run, RunError, RunOutcome, StageOutcome, StageStatus};
+pub use trial_stage::{trial_dir, trial_run_dir, TrialStageError};

@@ -207,7 +207,12 @@ pub fn run(
     // The trial keeps its own resumable log and response cache: re-running it after a kill
     // sends only the requests that never completed, and a finished sweep costs nothing.
     if let Some(config) = &pipeline.trial {
-        let report = crate::trial_run_dir(run_dir, config, &adopt_trial::TrialOptions::default(), reporter)?;
+        let report = crate::trial_run_dir(
+            run_dir,
+            config,
+            &adopt_trial::TrialOptions::default(),
+            reporter,
+        )?;
         outcome.stages.push(StageOutcome {
             stage: "trial",
             status: StageStatus::Ran,

@@ -40,7 +40,8 @@ pub fn trial_run_dir(
         }
         let summary = trial_summary(&report);
         let json = serde_json::to_vec_pretty(&summary).map_err(|e| out_err(&dir, e))?;
-        adopt_core::layout::write_atomic(&dir.join("summary.json"), &json).map_err(|e| out_err(&dir, e))?;
+        adopt_core::layout::write_atomic(&dir.join("summary.json"), &json)
+            .map_err(|e| out_err(&dir, e))?;
     }
     Ok(report)
 }
@@ -68,12 +69,22 @@ fn items_parquet(jsonl: &Path, out: &Path) -> Result<(), TrialStageError> {
 
 /// The trial as the readiness report reads it.
 pub fn trial_summary(report: &TrialReport) -> adopt_report::TrialSummary {
-    let params = |name: &str| report.models.iter().find(|m| m.name == name).and_then(|m| m.parameters).map(|p| p / 1e9);
+    let params = |name: &str| {
+        report
+            .models
+            .iter()
+            .find(|m| m.name == name)
+            .and_then(|m| m.parameters)
+            .map(|p| p / 1e9)
+    };
     let scenarios = report
         .recommendations
         .iter()
         .map(|rec| {
-            let chosen = rec.chosen.as_deref().and_then(|m| report.metrics_for(m, &rec.task));
+            let chosen = rec
+                .chosen
+                .as_deref()
+                .and_then(|m| report.metrics_for(m, &rec.task));
             let candidates = report
                 .metrics
                 .iter()

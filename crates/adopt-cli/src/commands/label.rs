@@ -49,7 +49,9 @@ fn load_config(
 
 /// The default embedding model, loaded only when a similarity function needs one (loading
 /// takes seconds and hundreds of MB).
-pub fn embedder_for(config: &adopt_label::LabelConfig) -> anyhow::Result<Option<adopt_embed::FastEmbedder>> {
+pub fn embedder_for(
+    config: &adopt_label::LabelConfig,
+) -> anyhow::Result<Option<adopt_embed::FastEmbedder>> {
     let needs = config
         .functions
         .iter()
@@ -57,7 +59,8 @@ pub fn embedder_for(config: &adopt_label::LabelConfig) -> anyhow::Result<Option<
     if !needs {
         return Ok(None);
     }
-    let e = adopt_embed::FastEmbedder::load_default().context("a similarity labelling function needs the embedding model")?;
+    let e = adopt_embed::FastEmbedder::load_default()
+        .context("a similarity labelling function needs the embedding model")?;
     Ok(Some(e))
 }
 

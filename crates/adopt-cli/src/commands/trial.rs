@@ -57,8 +57,10 @@ pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
             m.quality,
             m.quality_low,
             m.quality_high,
-            m.latency_p95_ms.map_or("-".into(), |v| format!("{v:.0} ms")),
-            m.cost_per_1k.map_or("-".into(), |v| format!("{v:.4} {}", report.currency)),
+            m.latency_p95_ms
+                .map_or("-".into(), |v| format!("{v:.0} ms")),
+            m.cost_per_1k
+                .map_or("-".into(), |v| format!("{v:.4} {}", report.currency)),
         )?;
     }
     for r in &report.recommendations {
@@ -67,6 +69,10 @@ pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
     for f in &report.failures {
         writeln!(out, "failed: {f:?}")?;
     }
-    writeln!(out, "outputs: {}", adopt_pipeline::trial_dir(&run_dir).display())?;
+    writeln!(
+        out,
+        "outputs: {}",
+        adopt_pipeline::trial_dir(&run_dir).display()
+    )?;
     Ok(ExitCode::SUCCESS)
 }
