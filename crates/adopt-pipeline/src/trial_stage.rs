@@ -94,7 +94,6 @@ pub fn trial_summary(report: &TrialReport) -> adopt_report::TrialSummary {
                     params_b: params(&m.model),
                     quality: Some(m.quality),
                     cost_per_1k_tasks: m.cost_per_1k,
-                    ..Default::default()
                 })
                 .collect();
             adopt_report::ScenarioSummary {
