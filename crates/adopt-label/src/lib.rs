@@ -1,8 +1,9 @@
 //! `adopt label`: weak supervision for cleaned documents or KB chunks. Labelling functions
 //! declared in the pipeline file vote, a label model (majority vote or Dawid–Skene) turns the
 //! votes into a label and probabilities per record, the least certain records go to humans
-//! (Label Studio or CSV) and come back with agreement statistics, and an extractive QA set is
-//! drawn from the same records for retrieval evaluation.
+//! (Label Studio or CSV) and come back with agreement statistics, and a QA set (extractive, or
+//! written by a chat model through adopt-trial's providers) is drawn from the same records for
+//! retrieval evaluation and model trials.
 
 pub mod agreement;
 pub mod annotation;
@@ -12,6 +13,7 @@ pub mod matrix;
 pub mod model;
 pub mod output;
 pub mod qa;
+pub mod qa_llm;
 pub mod record;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,9 +42,10 @@ pub use model::{
 };
 pub use output::{labels_csv, labels_jsonl, LabelSource, LabeledRecord};
 pub use qa::{
-    generate_qa_set, qa_jsonl, ExtractiveQaGenerator, QaConfig, QaGenerator, QaPair, QaReport,
-    QaSet,
+    generate_qa_set, qa_jsonl, ExtractiveQaGenerator, QaConfig, QaFallback, QaGenerator,
+    QaGeneratorKind, QaPair, QaReport, QaSet,
 };
+pub use qa_llm::{build_qa_set, LlmQaConfig, LlmQaGenerator, LlmQaStats};
 pub use record::LabelRecord;
 
 /// Errors of `adopt label`.
@@ -77,6 +80,15 @@ pub enum LabelError {
     QaGeneration {
         generator: String,
         record: String,
+        message: String,
+        transient: bool,
+    },
+    /// The chat model of the LLM QA generator could not be used at all (down, refused the key,
+    /// unknown model, or the API-key variable is unset).
+    #[error("QA model {model:?} at {url}: {message}")]
+    QaEndpoint {
+        model: String,
+        url: String,
         message: String,
         transient: bool,
     },
@@ -426,12 +438,7 @@ fn finish(
         }
     }
     let qa = if config.qa.enabled {
-        let set = generate_qa_set(
-            &ExtractiveQaGenerator::new(&config.qa),
-            records,
-            &config.qa,
-            reporter,
-        )?;
+        let set = build_qa_set(&config.qa, records, reporter)?;
         report.qa = Some(set.report);
         set.pairs
     } else {

@@ -3,7 +3,7 @@
 //! [`ExtractiveQaGenerator`] needs no model: it turns sentences with numbers, dates and
 //! quantities into cloze or "……是多少？" questions, and table rows (`Row 5: 客户: 张三; 额度: 5万`)
 //! into "张三的额度是多少？". [`generate_qa_set`] filters, de-duplicates and caps whatever a
-//! generator proposes, so an LLM-based generator gets the same guarantees.
+//! generator proposes, so the LLM generator ([`crate::qa_llm`]) gets the same guarantees.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
@@ -14,7 +14,19 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::functions::is_cjk;
+use crate::qa_llm::{LlmQaConfig, LlmQaStats};
 use crate::{LabelRecord, Result};
+
+/// Which generator proposes the QA pairs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QaGeneratorKind {
+    /// Numbers, dates, quantities and table rows, by rule; needs no model.
+    #[default]
+    Extractive,
+    /// A chat model, configured in `[qa.llm]`.
+    Llm,
+}
 
 /// Settings of QA-set generation, `[label.qa]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +50,12 @@ pub struct QaConfig {
     pub sentences: bool,
     /// Ask about table rows ("Row N: key: value; ...").
     pub table_rows: bool,
+    /// `"extractive"` (rules, no model) or `"llm"` (a chat model, `[qa.llm]`; when it cannot be
+    /// reached the extractive generator stands in and the report says so).
+    pub generator: QaGeneratorKind,
+    /// The chat model and chunking of the LLM generator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmQaConfig>,
 }
 
 impl Default for QaConfig {
@@ -52,6 +70,8 @@ impl Default for QaConfig {
             max_question_chars: 80,
             sentences: true,
             table_rows: true,
+            generator: QaGeneratorKind::Extractive,
+            llm: None,
         }
     }
 }
@@ -76,6 +96,14 @@ impl QaConfig {
         if self.enabled && !self.sentences && !self.table_rows {
             errors.push("qa: enable `sentences` or `table-rows`".into());
         }
+        if self.generator == QaGeneratorKind::Llm && self.llm.is_none() {
+            errors.push(
+                "qa: generator = \"llm\" needs a [qa.llm] table with an [qa.llm.endpoint]".into(),
+            );
+        }
+        if let Some(llm) = &self.llm {
+            llm.validate(errors);
+        }
     }
 }
 
@@ -89,8 +117,13 @@ pub struct QaPair {
     pub doc: String,
     /// Id of the record the pair came from.
     pub record_id: String,
-    /// How it was made ("cloze", "template", "table-row", or a generator's own name).
+    /// How it was made ("cloze", "template", "table-row", or a generator's own name such as
+    /// "llm:qwen2.5-7b").
     pub method: String,
+    /// The part of the record the generator read, when it read less than the whole record;
+    /// the answers occur verbatim in it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<String>,
 }
 
 /// Proposes QA pairs for records. Implementations need not filter: [`generate_qa_set`] checks
@@ -127,6 +160,21 @@ pub struct QaReport {
     pub dropped_ambiguous: usize,
     /// Over `max-per-record` or `max-total`.
     pub dropped_cap: usize,
+    /// Set when `generator` is not the configured one: why the configured one was not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<QaFallback>,
+    /// Requests, replies and failures of the LLM generator, when one was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmQaStats>,
+}
+
+/// The configured generator could not be used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QaFallback {
+    /// The generator the configuration asked for ("llm:qwen2.5-7b").
+    pub requested: String,
+    /// Why it was not used (names the endpoint's URL).
+    pub reason: String,
 }
 
 /// A QA set and its report.
@@ -178,8 +226,11 @@ pub fn generate_qa_set(
                 report.dropped_length += 1;
                 continue;
             }
+            let chunk = pair.chunk.as_deref();
             pair.answers.retain(|a| {
-                record.text.contains(a.as_str()) && !pair.question.contains(a.as_str())
+                record.text.contains(a.as_str())
+                    && chunk.is_none_or(|c| c.contains(a.as_str()))
+                    && !pair.question.contains(a.as_str())
             });
             if pair.answers.is_empty() {
                 report.dropped_not_verbatim += 1;
@@ -331,6 +382,7 @@ impl QaGenerator for ExtractiveQaGenerator {
                 doc: doc.clone(),
                 record_id: record.id.clone(),
                 method: method.to_owned(),
+                chunk: None,
             })
         };
         let mut prose = String::new();

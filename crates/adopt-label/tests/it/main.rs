@@ -1,7 +1,8 @@
 //! Integration tests of adopt-label: agreement statistics against published worked examples,
 //! the label model on noisy synthetic voters, the Label Studio round trip (validated by Label
 //! Studio's own SDK when it is installed), QA sets from the CMRC 2018 trial contexts in
-//! `shared/corpus`, and the whole stage on generated documents.
+//! `shared/corpus`, LLM-written QA sets from a real local model (SmolLM2 through llama.cpp), and
+//! the whole stage on generated documents.
 
 // The Label Studio check tells on stderr when it is skipped for want of the SDK.
 #![allow(clippy::print_stderr)]
@@ -11,6 +12,7 @@ mod label_model;
 mod label_studio;
 mod pipeline;
 mod qa_corpus;
+mod qa_llm;
 
 /// Deterministic generator (splitmix64): the synthetic sets are the same on every run.
 pub struct Rng(pub u64);
