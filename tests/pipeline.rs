@@ -18,7 +18,14 @@ fn outputs(run: &Path) -> BTreeMap<String, Vec<u8>> {
         for e in std::fs::read_dir(&dir).unwrap().flatten() {
             let p = e.path();
             let name = p.strip_prefix(run).unwrap().to_string_lossy().into_owned();
-            if name.starts_with('.') || name == "run-state.json" {
+            // The index's segment files are Qdrant's business (ids and WAL positions differ
+            // from run to run); what it holds is compared through `adopt kb status` and a query
+            // instead. build.json records timings.
+            if name.starts_with('.')
+                || name == "run-state.json"
+                || name.starts_with("kb/index")
+                || name == "kb/build.json"
+            {
                 continue;
             }
             if p.is_dir() {
@@ -35,6 +42,38 @@ fn outputs(run: &Path) -> BTreeMap<String, Vec<u8>> {
                 }
                 out.insert(name, bytes);
             }
+        }
+    }
+    out
+}
+
+/// What the knowledge base of `run` holds, as the index itself reports it: chunk counts checked
+/// per document against the manifest, and the ranked chunk ids of a few queries in each mode.
+fn kb_contents(run: &Path) -> String {
+    let status = adopt(run, &["kb", "status", "--json"]);
+    let mut v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        v["chunks_in_manifest"], v["points_in_index"],
+        "manifest and index disagree: {v}"
+    );
+    assert_eq!(v["mismatched_documents"], serde_json::json!([]), "{v}");
+    v["index"] = serde_json::Value::Null;
+    let mut out = v.to_string();
+    // Hybrid covers both dense and sparse retrieval; each query loads the model, so few.
+    let mode = if v["model"].is_null() {
+        "sparse"
+    } else {
+        "hybrid"
+    };
+    for mode in [mode] {
+        for q in ["不良贷款率", "card fraud alert"] {
+            let hits = adopt(run, &["kb", "query", q, "--mode", mode, "--json"]);
+            let hits: Vec<serde_json::Value> = serde_json::from_slice(&hits.stdout).unwrap();
+            let ids: Vec<&str> = hits
+                .iter()
+                .map(|h| h["chunk_id"].as_str().unwrap())
+                .collect();
+            out.push_str(&format!("\n{mode} {q}: {ids:?}"));
         }
     }
     out
@@ -74,10 +113,30 @@ fn quickstart_runs_and_a_second_run_is_up_to_date() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("collect  done") && stdout.contains("clean    done"),
+        stdout.contains("collect  done")
+            && stdout.contains("clean    done")
+            && stdout.contains("kb       done"),
         "{stdout}"
     );
     assert!(run.join("clean/report.md").is_file());
+    // The knowledge base answers from the bank's own documents and was scored on the label
+    // stage's QA pairs.
+    let hits = adopt(
+        &run,
+        &["kb", "query", "信用评分低于多少分不予授信", "--json"],
+    );
+    let hits: Vec<serde_json::Value> = serde_json::from_slice(&hits.stdout).unwrap();
+    assert!(
+        hits[..3].iter().any(|h| h["source_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("评分规则.docx")),
+        "{hits:?}"
+    );
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("kb/eval.json")).unwrap()).unwrap();
+    assert!(eval["n_queries"].as_u64().unwrap() >= 10, "{eval}");
+    assert!(eval["hit_at_5"].as_f64().unwrap() >= 0.8, "{eval}");
     let out = adopt(
         &run,
         &[
@@ -87,7 +146,9 @@ fn quickstart_runs_and_a_second_run_is_up_to_date() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("10 unchanged") && stdout.contains("clean    up to date"),
+        stdout.contains("10 unchanged")
+            && stdout.contains("clean    up to date")
+            && stdout.contains("kb       up to date"),
         "{stdout}"
     );
 }
@@ -131,13 +192,21 @@ fn a_killed_run_resumes_to_identical_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let file = pipeline_file(tmp.path());
     let reference = tmp.path().join("reference");
+    let started = std::time::Instant::now();
     adopt(&reference, &["run", file.to_str().unwrap()]);
+    let took = started.elapsed();
     let expected = outputs(&reference);
+    let expected_kb = kb_contents(&reference);
     assert!(
-        expected.contains_key("documents.parquet") && expected.contains_key("clean/report.json")
+        expected.contains_key("documents.parquet")
+            && expected.contains_key("clean/report.json")
+            && expected.contains_key("kb/manifest.json")
     );
 
-    for (i, delay_ms) in [5u64, 60, 150, 300, 600].into_iter().enumerate() {
+    // Kills spread over the whole run (collect, clean, label, kb build and optimize, report),
+    // wherever its time goes on this machine.
+    let delays = [0.02, 0.3, 0.55, 0.75, 0.9].map(|f| took.mul_f64(f).as_millis() as u64);
+    for (i, delay_ms) in delays.into_iter().enumerate() {
         let run = tmp.path().join(format!("killed-{i}"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_adopt"))
             .arg("--run-dir")
@@ -163,6 +232,11 @@ fn a_killed_run_resumes_to_identical_outputs() {
                 "{name} differs after a kill at {delay_ms} ms"
             );
         }
+        assert_eq!(
+            kb_contents(&run),
+            expected_kb,
+            "knowledge base differs after a kill at {delay_ms} ms"
+        );
     }
 }
 

@@ -50,6 +50,10 @@ enum Command {
     /// generate a QA set for retrieval and model trials.
     Label(commands::label::LabelArgs),
 
+    /// Build, query and evaluate the knowledge base: structure-aware chunks, dense embeddings
+    /// and BM25 vectors in an embedded Qdrant index inside the run directory.
+    Kb(commands::kb::KbArgs),
+
     /// Run the same task suite over models of several sizes and vendors and recommend the
     /// smallest (or cheapest) one that meets the quality bar.
     Trial(commands::trial::TrialArgs),
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Collect(args) => commands::collect::run(&cli, args),
         Command::Clean(args) => commands::clean::run(&cli, args),
         Command::Label(args) => commands::label::run(&cli, args),
+        Command::Kb(args) => commands::kb::run(&cli, args),
         Command::Trial(args) => commands::trial::run(&cli, args),
         Command::Report(args) => commands::report::run(&cli, args),
         Command::Run(args) => commands::run::run(&cli, args),

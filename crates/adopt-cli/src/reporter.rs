@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct TerminalReporter {
     bar: Mutex<Option<ProgressBar>>,
     enabled: bool,
+    quiet: bool,
 }
 
 impl TerminalReporter {
@@ -18,6 +19,7 @@ impl TerminalReporter {
         TerminalReporter {
             bar: Mutex::new(None),
             enabled,
+            quiet,
         }
     }
 }
@@ -52,8 +54,11 @@ impl Reporter for TerminalReporter {
     }
 
     fn warn(&self, message: &str) {
-        if let Some(bar) = self.bar.lock().unwrap().as_ref() {
-            bar.println(format!("warning: {message}"));
+        // Above the bar on a terminal; plain lines on stderr in pipes and CI.
+        match self.bar.lock().unwrap().as_ref() {
+            Some(bar) => bar.println(format!("warning: {message}")),
+            None if !self.quiet => eprintln!("warning: {message}"),
+            None => {}
         }
     }
 

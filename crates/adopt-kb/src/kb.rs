@@ -469,15 +469,31 @@ impl KnowledgeBase {
         if self.index.spec().is_none() {
             return Ok(Vec::new());
         }
-        self.index.query(&IndexQuery {
+        let prefetch = self.settings.prefetch.max(query.top_k);
+        // Reciprocal rank fusion ties often (a chunk first in one list and second in the other
+        // scores as one second and first), and Qdrant orders ties arbitrarily, so the same
+        // query could return different chunks from one call to the next. Fetch every fused
+        // candidate, order ties by chunk id, then cut: the same index always answers the same.
+        let limit = match query.mode {
+            SearchMode::Hybrid => query.top_k.max(2 * prefetch),
+            _ => query.top_k,
+        };
+        let mut hits = self.index.query(&IndexQuery {
             mode: query.mode,
             dense: dense.as_deref(),
             sparse: sparse.as_ref(),
             filter: &query.filter,
-            limit: query.top_k,
-            prefetch: self.settings.prefetch.max(query.top_k),
+            limit,
+            prefetch,
             rrf_k: self.settings.rrf_k,
-        })
+        })?;
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.chunk_id.cmp(&b.chunk_id))
+        });
+        hits.truncate(query.top_k);
+        Ok(hits)
     }
 }
 

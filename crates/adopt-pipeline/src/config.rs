@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The stages a pipeline file may configure, in the order they run.
-pub const STAGES: &[&str] = &["collect", "clean", "label", "trial", "report"];
+pub const STAGES: &[&str] = &["collect", "clean", "label", "kb", "trial", "report"];
 
 /// Top-level keys that are not stages.
 #[derive(Debug, Default, Deserialize)]
@@ -60,6 +60,7 @@ pub struct Pipeline {
     pub collect: Option<CollectSettings>,
     pub clean: Option<CleanConfig>,
     pub label: Option<LabelSettings>,
+    pub kb: Option<crate::KbStageSettings>,
     pub trial: Option<adopt_trial::TrialConfig>,
     pub report: Option<crate::ReportSettings>,
 }
@@ -88,6 +89,9 @@ impl Pipeline {
         }
         if self.label.is_some() {
             s.push("label");
+        }
+        if self.kb.is_some() {
+            s.push("kb");
         }
         if self.trial.is_some() {
             s.push("trial");
@@ -241,7 +245,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
             let resolved = if s.is_absolute() {
                 s.clone()
             } else {
-                base.join(&*s)
+                lexical_join(base, s)
             };
             if !resolved.exists() {
                 diags.push(diag(
@@ -290,6 +294,25 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
             *a = resolved;
         }
     }
+    let kb_text = only(&|o| o == Some("kb"));
+    let mut kb: Option<crate::KbStageSettings> = section("kb", &kb_text, &mut diags, path);
+    if let Some(k) = &mut kb {
+        let line = header_line(text, "kb");
+        diags.extend(
+            k.validate()
+                .into_iter()
+                .map(|e| diag(line, format!("[kb] {e}"))),
+        );
+        k.resolve_paths(base);
+        if let Some(q) = &k.eval_queries {
+            if !q.is_file() {
+                diags.push(diag(
+                    line,
+                    format!("[kb] eval-queries: {} does not exist", q.display()),
+                ));
+            }
+        }
+    }
     let trial_text = only(&|o| o == Some("trial"));
     let checked: Option<adopt_trial::TrialConfig> = section("trial", &trial_text, &mut diags, path);
     let trial = match checked {
@@ -319,6 +342,8 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
     if collect.is_none()
         && clean.is_none()
         && label.is_none()
+        && kb.is_none()
+        && trial.is_none()
         && report.is_none()
         && diags.is_empty()
     {
@@ -349,9 +374,32 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
         collect,
         clean,
         label,
+        kb,
         trial,
         report,
     })
+}
+
+/// `base/rel` with `.` and `..` resolved without touching the file system, so that documents
+/// are recorded as `examples/bank/...` rather than `pipelines/../examples/bank/...`.
+pub(crate) fn lexical_join(base: &Path, rel: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in base.join(rel).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 /// 1-based line of byte offset `at`.

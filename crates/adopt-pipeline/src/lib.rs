@@ -4,12 +4,16 @@
 //! killed at any moment can be finished by running the same command again.
 
 pub mod config;
+pub mod kb_stage;
 pub mod label_stage;
 pub mod report_stage;
 pub mod runner;
 pub mod trial_stage;
 
 pub use config::{load, load_str, CollectSettings, Diagnostic, Diagnostics, Pipeline};
+pub use kb_stage::{
+    kb_dir, kb_run_dir, Embeddings, KbContext, KbStageError, KbStageReport, KbStageSettings,
+};
 pub use label_stage::{label_run_dir, stage_documents, LabelStageError};
 pub use report_stage::{report_run_dir, ReportSettings, ReportStageError};
 pub use runner::{run, RunError, RunOutcome, StageOutcome, StageStatus};

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use adopt_collect::{CollectOptions, CollectSummary, Extractor};
 use adopt_core::layout::write_atomic;
@@ -59,6 +60,8 @@ pub enum RunError {
     Clean(#[from] adopt_clean::StageError),
     #[error("label: {0}")]
     Label(#[from] crate::LabelStageError),
+    #[error("kb: {0}")]
+    Kb(#[from] crate::KbStageError),
     #[error("trial: {0}")]
     Trial(#[from] crate::TrialStageError),
     #[error("report: {0}")]
@@ -77,7 +80,7 @@ pub fn run(
     pipeline: &Pipeline,
     run_dir: &RunDir,
     extractor: &dyn Extractor,
-    embedder: Option<&dyn adopt_core::Embedder>,
+    embedder: Option<Arc<dyn adopt_core::Embedder>>,
     reporter: &dyn Reporter,
 ) -> Result<RunOutcome, RunError> {
     std::fs::create_dir_all(run_dir.root()).map_err(|source| RunError::State {
@@ -190,7 +193,7 @@ pub fn run(
                 run_dir,
                 &settings.config,
                 settings.annotations.as_deref(),
-                embedder,
+                embedder.as_deref(),
                 reporter,
             )?;
             state
@@ -204,15 +207,70 @@ pub fn run(
             });
         }
     }
+    if let Some(settings) = &pipeline.kb {
+        let dense = match settings.embeddings {
+            crate::Embeddings::Off => None,
+            _ => embedder.as_deref(),
+        };
+        let inputs = crate::label_stage::stage_documents(run_dir)
+            .ok()
+            .flatten()
+            .map(|(p, _)| file_hash(&p))
+            .unwrap_or_default();
+        let queries = crate::kb_stage::eval_queries_for(run_dir, settings)
+            .map(|p| file_hash(&p))
+            .unwrap_or_default();
+        let model = dense.map(|e| e.model_id().to_string()).unwrap_or_default();
+        let fingerprint = fingerprint(&[
+            &serde_json::to_vec(settings).unwrap_or_default(),
+            &inputs,
+            &queries,
+            model.as_bytes(),
+        ]);
+        let kb_dir = crate::kb_dir(run_dir);
+        let done = state
+            .stages
+            .get("kb")
+            .is_some_and(|r| r.fingerprint == fingerprint)
+            && kb_dir.join("eval.json").exists()
+            && kb_dir.join("manifest.json").exists();
+        if done {
+            outcome.stages.push(StageOutcome {
+                stage: "kb",
+                status: StageStatus::UpToDate,
+                summary: "up to date".into(),
+            });
+        } else {
+            // The build itself is incremental and idempotent: after a kill it redoes only what
+            // the manifest does not yet record.
+            state.stages.remove("kb");
+            save(&state_path, &state)?;
+            let report = crate::kb_run_dir(run_dir, settings, dense, reporter)?;
+            state
+                .stages
+                .insert("kb".into(), StageRecord { fingerprint });
+            save(&state_path, &state)?;
+            outcome.stages.push(StageOutcome {
+                stage: "kb",
+                status: StageStatus::Ran,
+                summary: kb_summary(&report),
+            });
+        }
+    }
+
     // The trial keeps its own resumable log and response cache: re-running it after a kill
     // sends only the requests that never completed, and a finished sweep costs nothing.
     if let Some(config) = &pipeline.trial {
-        let report = crate::trial_run_dir(
-            run_dir,
-            config,
-            &adopt_trial::TrialOptions::default(),
-            reporter,
-        )?;
+        let mut opts = adopt_trial::TrialOptions::default();
+        if let Some(settings) = &pipeline.kb {
+            let dense = match settings.embeddings {
+                crate::Embeddings::Off => None,
+                _ => embedder.clone(),
+            };
+            let source = crate::KbContext::open(run_dir, settings, dense, KB_CONTEXT_CHUNKS)?;
+            opts.context_source = Some(Arc::new(source));
+        }
+        let report = crate::trial_run_dir(run_dir, config, &opts, reporter)?;
         outcome.stages.push(StageOutcome {
             stage: "trial",
             status: StageStatus::Ran,
@@ -243,6 +301,36 @@ pub fn run(
         });
     }
     Ok(outcome)
+}
+
+/// Chunks of retrieved context each RAG question of a trial gets from the knowledge base.
+pub const KB_CONTEXT_CHUNKS: usize = 3;
+
+/// One line about a kb build, for people.
+pub fn kb_summary(report: &crate::KbStageReport) -> String {
+    let b = &report.build;
+    let mut s = format!(
+        "{} documents: {} added, {} changed, {} removed, {} unchanged; {} chunks ({})",
+        b.docs_total,
+        b.docs_added,
+        b.docs_changed,
+        b.docs_removed,
+        b.docs_unchanged,
+        b.chunks_total,
+        report
+            .model
+            .as_deref()
+            .map_or("keyword only".to_string(), |m| format!("dense {m} + BM25")),
+    );
+    if let Some(e) = &report.eval {
+        if e.answer_queries > 0 {
+            s.push_str(&format!(
+                "; {} search on {} questions: hit@1 {:.2}, hit@5 {:.2}, MRR {:.2}",
+                e.mode, e.answer_queries, e.hit_at_1, e.hit_at_5, e.mrr
+            ));
+        }
+    }
+    s
 }
 
 /// One line about a label run, for people.

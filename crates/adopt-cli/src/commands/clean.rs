@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use adopt_clean::CleanConfig;
-use anyhow::Context;
 
 use crate::reporter::TerminalReporter;
 use crate::Cli;
@@ -25,19 +24,7 @@ pub struct CleanArgs {
 /// Reads clean settings from a pipeline file's `[clean]` table, or from a file that holds only
 /// clean settings.
 pub fn load_config(path: &std::path::Path) -> anyhow::Result<CleanConfig> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{}: not valid TOML", path.display()))?;
-    let section = match value.get("clean") {
-        Some(toml::Value::Table(t)) => t.clone(),
-        Some(_) => anyhow::bail!("{}: [clean] must be a table", path.display()),
-        None => value,
-    };
-    let config: CleanConfig = section
-        .try_into()
-        .with_context(|| format!("{}: invalid clean settings", path.display()))?;
-    Ok(config)
+    super::load_section(path, "clean")
 }
 
 pub fn run(cli: &Cli, args: &CleanArgs) -> anyhow::Result<ExitCode> {

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use adopt_collect::Budget;
@@ -48,17 +49,19 @@ pub fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
         });
     let extractor = super::collect::extractor(&run_dir, budget, false)?;
     let reporter = TerminalReporter::new(cli.quiet);
-    let embedder = match &pipeline.label {
-        Some(l) => super::label::embedder_for(&l.config)?,
+    // One model for every stage that needs it: label's similarity functions require it, the
+    // kb stage uses it when installed (or requires it with embeddings = "on").
+    let mut embedder: Option<Arc<dyn adopt_core::Embedder>> = match &pipeline.label {
+        Some(l) => super::label::embedder_for(&l.config)?.map(|e| Arc::new(e) as _),
         None => None,
     };
-    let outcome = adopt_pipeline::run(
-        &pipeline,
-        &run_dir,
-        extractor.as_ref(),
-        embedder.as_ref().map(|e| e as &dyn adopt_core::Embedder),
-        &reporter,
-    )?;
+    if let Some(kb) = &pipeline.kb {
+        if embedder.is_none() {
+            embedder = super::kb::embedder_for(kb.embeddings, kb.model_dir.as_deref(), cli.quiet)?;
+        }
+    }
+    let outcome =
+        adopt_pipeline::run(&pipeline, &run_dir, extractor.as_ref(), embedder, &reporter)?;
     let _ = std::fs::remove_dir_all(run_dir.staging("collect"));
 
     let mut out = std::io::stdout().lock();
