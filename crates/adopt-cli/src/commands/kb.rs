@@ -163,8 +163,8 @@ pub fn embedder_for(
             if !quiet {
                 eprintln!(
                     "warning: kb: no embedding model ({err}); building a keyword-only (BM25) \
-                     knowledge base. Install the model with `python3 models/prepare.py` for \
-                     dense and hybrid search."
+                     knowledge base. Install the model with `adopt models fetch` for dense \
+                     and hybrid search."
                 );
             }
             Ok(None)

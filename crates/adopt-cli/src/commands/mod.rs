@@ -4,6 +4,7 @@ pub mod clean;
 pub mod collect;
 pub mod kb;
 pub mod label;
+pub mod models;
 pub mod report;
 pub mod run;
 pub mod trial;
