@@ -2,12 +2,18 @@
 //! questions): dense, sparse and hybrid search through qdrant-edge beside a plain in-memory
 //! BM25 over the same chunks, measured in the same run; build throughput and query latency.
 //!
-//! `cargo bench -p adopt-kb` (keyword modes only) or `cargo bench -p adopt-kb --features
-//! embed-e2e` (adds dense and hybrid with adopt-embed's model). `ADOPT_BENCH_PASSAGES=N` limits
-//! the passages. A comparison with a Python pipeline is still to be added.
+//! `cargo bench -p adopt-kb --bench kb_cmrc`: keyword modes always, dense and hybrid too when
+//! adopt-embed's model is installed (`adopt models fetch`). `ADOPT_BENCH_PASSAGES=N` limits the
+//! passages.
+//!
+//! With the model, build throughput is set beside a Python pipeline on the same chunks:
+//! `benches/embed_baseline.py` runs the same ONNX file with onnxruntime + tokenizers, batched as
+//! adopt-embed batches, and also checks that its vectors match adopt's (cosine) so the two
+//! figures measure the same work. `ADOPT_BENCH_PYTHON` picks the interpreter (`python3`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 use adopt_core::{Embedder, NoopReporter};
@@ -31,19 +37,13 @@ fn main() {
         set.queries.len()
     );
 
-    #[cfg(feature = "embed-e2e")]
     let model = adopt_embed::FastEmbedder::load(&adopt_embed::default_model_dir(), None)
         .map_err(|e| eprintln!("dense: skipped ({e})"))
         .ok();
-    #[cfg(feature = "embed-e2e")]
     let embedder: Option<&dyn Embedder> = model.as_ref().map(|m| m as &dyn Embedder);
-    #[cfg(not(feature = "embed-e2e"))]
-    let embedder: Option<&dyn Embedder> = {
-        eprintln!("dense: skipped (run with --features embed-e2e for adopt-embed's model)");
-        None
-    };
 
     let mut rows: Vec<(String, EvalReport)> = Vec::new();
+    let mut throughput: Option<String> = None;
     for cjk in [CjkTerms::Jieba, CjkTerms::Bigram] {
         let settings = KbSettings {
             sparse: SparseSettings {
@@ -98,6 +98,14 @@ fn main() {
             .flat_map(|d| chunker.chunk_document(d))
             .collect();
         let texts: Vec<String> = chunks.iter().map(|c| c.indexed_text()).collect();
+        if let (Some(e), true) = (embedder, cjk == SparseSettings::default().cjk) {
+            assert_eq!(
+                chunks.len(),
+                stats.chunks_total,
+                "baseline chunks = built chunks"
+            );
+            throughput = Some(compare_with_python(e, &chunks, &texts, secs, &stats));
+        }
         let tok = TermTokenizer::new(cjk);
         let bm = MemoryBm25::build(&tok, &settings.sparse, texts.iter().map(String::as_str));
         let mut tally = EvalTally::default();
@@ -151,6 +159,10 @@ fn main() {
         }
     }
 
+    if let Some(t) = throughput {
+        println!();
+        print!("{t}");
+    }
     println!();
     println!(
         "{:<42} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9}",
@@ -177,4 +189,115 @@ fn hit_of(c: &adopt_kb::Chunk, score: f32) -> Hit {
         score,
         text: c.text.clone(),
     }
+}
+
+/// Build throughput beside the Python baseline on the same chunk texts, as printable lines.
+fn compare_with_python(
+    embedder: &dyn Embedder,
+    chunks: &[adopt_kb::Chunk],
+    texts: &[String],
+    build_secs: f64,
+    stats: &adopt_kb::BuildStats,
+) -> String {
+    let n = chunks.len() as f64;
+    let mut out = format!(
+        "build throughput, {} chunks, same model and chunk texts:\n\
+         {:<58} {:>8.1} chunks/s\n{:<58} {:>8.1} chunks/s\n",
+        chunks.len(),
+        "adopt, whole build (chunk, embed, BM25, upsert, optimize)",
+        n / build_secs,
+        "adopt, embedding alone (adopt-embed: fastembed + ort)",
+        n / stats.embed_seconds,
+    );
+    match run_python_baseline(embedder, chunks, texts) {
+        Ok((rate, detail)) => out.push_str(&format!(
+            "{:<58} {:>8.1} chunks/s  ({detail})\n",
+            "baseline Python onnxruntime + tokenizers, embedding", rate
+        )),
+        Err(reason) => out.push_str(&format!("baseline skipped: {reason}\n")),
+    }
+    out
+}
+
+/// Runs `benches/embed_baseline.py` on the chunk texts; its chunks/s and a few words on it.
+fn run_python_baseline(
+    embedder: &dyn Embedder,
+    chunks: &[adopt_kb::Chunk],
+    texts: &[String],
+) -> Result<(f64, String), String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let chunks_file = dir.path().join("chunks.jsonl");
+    let lines: String = chunks
+        .iter()
+        .zip(texts)
+        .map(|(c, t)| serde_json::json!({ "doc_id": c.doc_id, "text": t }).to_string() + "\n")
+        .collect();
+    std::fs::write(&chunks_file, lines)
+        .map_err(|e| format!("writing {}: {e}", chunks_file.display()))?;
+    // A few of adopt's own vectors, so the script can show it computes the same embeddings.
+    let sample: Vec<usize> = (0..texts.len()).step_by((texts.len() / 8).max(1)).collect();
+    let refs: Vec<&str> = sample.iter().map(|&i| texts[i].as_str()).collect();
+    let vectors = embedder
+        .embed_passages(&refs)
+        .map_err(|e| format!("embedding the cross-check sample: {e}"))?;
+    let check_file = dir.path().join("rust_vectors.jsonl");
+    let lines: String = sample
+        .iter()
+        .zip(&vectors)
+        .map(|(i, v)| serde_json::json!([i, v]).to_string() + "\n")
+        .collect();
+    std::fs::write(&check_file, lines)
+        .map_err(|e| format!("writing {}: {e}", check_file.display()))?;
+
+    let python = std::env::var("ADOPT_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/embed_baseline.py");
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg(adopt_embed_model_dir()?)
+        .arg(&chunks_file)
+        .arg("--check")
+        .arg(&check_file)
+        .output()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(last
+            .strip_prefix("baseline skipped: ")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{python} {} failed: {last}", script.display())));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result: serde_json::Value = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| format!("no result line from the script: {stdout:?}"))?;
+    let rate = result["chunks_per_s"]
+        .as_f64()
+        .ok_or_else(|| format!("no chunks_per_s in {result}"))?;
+    let cosine = result["min_cosine_vs_rust"].as_f64().unwrap_or(f64::NAN);
+    if cosine < 0.99 {
+        return Err(format!(
+            "its vectors differ from adopt's (min cosine {cosine:.4}), so the figures would not compare"
+        ));
+    }
+    Ok((
+        rate,
+        format!(
+            "onnxruntime {}, {} threads, {} batches, min cosine vs adopt {cosine:.4}",
+            result["onnxruntime"].as_str().unwrap_or("?"),
+            result["threads"],
+            result["batches"]
+        ),
+    ))
+}
+
+/// Where the model the benchmark loaded lives.
+fn adopt_embed_model_dir() -> Result<std::path::PathBuf, String> {
+    Ok(adopt_embed::default_model_dir())
 }

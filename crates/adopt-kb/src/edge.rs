@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use qdrant_edge::external::serde_json::{json, Map, Value};
+use qdrant_edge::external::serde_json::Value;
 use qdrant_edge::external::uuid::Uuid;
 use qdrant_edge::{
     Condition, CountRequest, CreateIndex, Distance, EdgeConfig, EdgeShard, EdgeSparseVectorParams,
@@ -19,15 +19,13 @@ use qdrant_edge::{
 
 use crate::error::{KbError, Result};
 use crate::index::{
-    ChunkFilter, Hit, IndexQuery, IndexSpec, IndexedChunk, SearchMode, VectorIndex, DENSE_VECTOR,
-    SPARSE_VECTOR,
+    chunk_payload, hit_from_payload, ChunkFilter, Hit, IndexQuery, IndexSpec, IndexedChunk,
+    SearchMode, VectorIndex, DENSE_VECTOR, KEYWORD_FIELDS, SPARSE_VECTOR,
 };
 use crate::sparse::SparseVec;
 
 /// File qdrant-edge writes its configuration to; its presence means a shard exists.
 const EDGE_CONFIG_FILE: &str = "edge_config.json";
-/// Payload fields searches filter on, indexed as keywords.
-const INDEXED_FIELDS: [&str; 3] = ["department", "doc_id", "source_path"];
 
 /// An embedded Qdrant shard on disk.
 pub struct EdgeIndex {
@@ -93,7 +91,7 @@ impl EdgeIndex {
         }
         let shard =
             EdgeShard::new(&self.path, builder.build()).map_err(|e| self.err("create", e))?;
-        for field in INDEXED_FIELDS {
+        for field in KEYWORD_FIELDS {
             shard
                 .update(UpdateOperation::FieldIndexOperation(
                     FieldIndexOperations::CreateIndex(CreateIndex {
@@ -165,57 +163,9 @@ fn nearest(vector: VectorInternal, using: &str) -> ScoringQuery {
     }))
 }
 
-fn payload(ic: &IndexedChunk<'_>) -> Value {
-    let c = ic.chunk;
-    let mut m = Map::new();
-    m.insert("chunk_id".into(), json!(c.chunk_id));
-    m.insert("doc_id".into(), json!(c.doc_id));
-    m.insert("source_path".into(), json!(c.source_path));
-    if let Some(d) = &c.department {
-        m.insert("department".into(), json!(d));
-    }
-    if let Some(t) = &c.title {
-        m.insert("title".into(), json!(t));
-    }
-    m.insert("unit".into(), json!(c.unit));
-    m.insert("unit_index".into(), json!(c.unit_index));
-    m.insert("chunk_index".into(), json!(c.chunk_index));
-    m.insert("char_start".into(), json!(c.char_start));
-    m.insert("char_end".into(), json!(c.char_end));
-    m.insert("headings".into(), json!(c.headings));
-    m.insert("kind".into(), json!(c.kind));
-    m.insert("tokens".into(), json!(c.tokens));
-    m.insert("text".into(), json!(c.text));
-    Value::Object(m)
-}
-
 fn hit_of(p: ScoredPoint) -> Hit {
-    let map = p.payload.map(|p| p.0).unwrap_or_default();
-    let s = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let n = |k: &str| map.get(k).and_then(Value::as_u64).unwrap_or(0);
-    Hit {
-        chunk_id: id_string(&p.id),
-        doc_id: s("doc_id"),
-        source_path: s("source_path"),
-        department: map
-            .get("department")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        unit: s("unit"),
-        headings: map
-            .get("headings")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        char_start: n("char_start"),
-        char_end: n("char_end"),
-        score: p.score,
-        text: s("text"),
-    }
+    let payload = p.payload.map(|p| p.0).unwrap_or_default();
+    hit_from_payload(id_string(&p.id), p.score, &payload)
 }
 
 impl VectorIndex for EdgeIndex {
@@ -262,29 +212,11 @@ impl VectorIndex for EdgeIndex {
                 SPARSE_VECTOR,
                 sparse_vector(&ic.sparse).map_err(|e| self.err(&op, e))?,
             )];
-            match (&ic.dense, want_dense) {
-                (Some(v), Some(dim)) if v.len() == dim => {
-                    named.push((DENSE_VECTOR, Vector::new_dense(v.clone())))
-                }
-                (Some(v), Some(dim)) => {
-                    return Err(self.err(
-                        &op,
-                        format!(
-                            "chunk {} has a {}-d vector, the index wants {dim}",
-                            ic.chunk.chunk_id,
-                            v.len()
-                        ),
-                    ))
-                }
-                (None, Some(_)) => {
-                    return Err(self.err(
-                        &op,
-                        format!("chunk {} has no dense vector", ic.chunk.chunk_id),
-                    ))
-                }
-                (_, None) => {}
+            if let Some(v) = ic.dense_for(want_dense).map_err(|e| self.err(&op, e))? {
+                named.push((DENSE_VECTOR, Vector::new_dense(v.to_vec())));
             }
-            points.push(PointStruct::new(id, Vectors::new_named(named), payload(ic)).into());
+            let payload = Value::Object(chunk_payload(ic.chunk));
+            points.push(PointStruct::new(id, Vectors::new_named(named), payload).into());
         }
         shard
             .update(UpdateOperation::PointOperation(

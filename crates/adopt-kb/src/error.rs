@@ -15,9 +15,6 @@ pub enum KbError {
     },
     #[error("{path}: {reason}")]
     Parse { path: PathBuf, reason: String },
-    #[cfg(feature = "run-dir")]
-    #[error("reading documents: {0}")]
-    Documents(#[from] adopt_collect::CollectError),
     #[error("embedding {what}: {source}")]
     Embed {
         what: String,

@@ -2,6 +2,7 @@
 //! qdrant-edge or to a Qdrant server is one file (`edge.rs`) and not a rewrite.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
 use crate::chunk::Chunk;
 use crate::error::Result;
@@ -11,6 +12,8 @@ use crate::sparse::SparseVec;
 pub const DENSE_VECTOR: &str = "dense";
 /// Name of the sparse BM25 vector in every index we write.
 pub const SPARSE_VECTOR: &str = "bm25";
+/// Payload fields searches filter on ([`ChunkFilter`]); every backend indexes them as keywords.
+pub(crate) const KEYWORD_FIELDS: [&str; 3] = ["department", "doc_id", "source_path"];
 
 /// What an index holds; fixed when it is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +28,87 @@ pub struct IndexedChunk<'a> {
     pub chunk: &'a Chunk,
     pub dense: Option<Vec<f32>>,
     pub sparse: SparseVec,
+}
+
+impl IndexedChunk<'_> {
+    /// The dense vector to store in an index whose dense size is `dim`: `None` for a
+    /// keyword-only index, an error when the chunk's vector is missing or of another length.
+    pub(crate) fn dense_for(
+        &self,
+        dim: Option<usize>,
+    ) -> std::result::Result<Option<&[f32]>, String> {
+        match (&self.dense, dim) {
+            (Some(v), Some(dim)) if v.len() == dim => Ok(Some(v)),
+            (Some(v), Some(dim)) => Err(format!(
+                "chunk {} has a {}-d vector, the index wants {dim}",
+                self.chunk.chunk_id,
+                v.len()
+            )),
+            (None, Some(_)) => Err(format!("chunk {} has no dense vector", self.chunk.chunk_id)),
+            (_, None) => Ok(None),
+        }
+    }
+}
+
+/// The payload stored with every chunk, the same in every backend; [`hit_from_payload`] reads
+/// it back.
+pub(crate) fn chunk_payload(c: &Chunk) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("chunk_id".into(), json!(c.chunk_id));
+    m.insert("doc_id".into(), json!(c.doc_id));
+    m.insert("source_path".into(), json!(c.source_path));
+    if let Some(d) = &c.department {
+        m.insert("department".into(), json!(d));
+    }
+    if let Some(t) = &c.title {
+        m.insert("title".into(), json!(t));
+    }
+    m.insert("unit".into(), json!(c.unit));
+    m.insert("unit_index".into(), json!(c.unit_index));
+    m.insert("chunk_index".into(), json!(c.chunk_index));
+    m.insert("char_start".into(), json!(c.char_start));
+    m.insert("char_end".into(), json!(c.char_end));
+    m.insert("headings".into(), json!(c.headings));
+    m.insert("kind".into(), json!(c.kind));
+    m.insert("tokens".into(), json!(c.tokens));
+    m.insert("text".into(), json!(c.text));
+    m
+}
+
+/// A search result from a stored point's id, score and [`chunk_payload`]. Missing fields read as
+/// empty rather than failing: a hit is still worth showing.
+pub(crate) fn hit_from_payload(chunk_id: String, score: f32, payload: &Map<String, Value>) -> Hit {
+    let s = |k: &str| {
+        payload
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let n = |k: &str| payload.get(k).and_then(Value::as_u64).unwrap_or(0);
+    Hit {
+        chunk_id,
+        doc_id: s("doc_id"),
+        source_path: s("source_path"),
+        department: payload
+            .get("department")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        unit: s("unit"),
+        headings: payload
+            .get("headings")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        char_start: n("char_start"),
+        char_end: n("char_end"),
+        score,
+        text: s("text"),
+    }
 }
 
 /// Which vectors a search uses.
@@ -183,6 +267,55 @@ mod tests {
         // A document found by one list only ranks below one found by both.
         let fused = reciprocal_rank_fusion(&[vec![1, 2], vec![3, 2]], 60);
         assert_eq!(fused[0].0, 2);
+    }
+
+    #[test]
+    fn payload_round_trips_to_a_hit() {
+        let text = "年假十五天";
+        let c = Chunk {
+            chunk_id: crate::chunk::chunk_id("d", 2, 7, text),
+            doc_id: "d".into(),
+            source_path: "hr/handbook.md".into(),
+            department: Some("hr".into()),
+            title: Some("Handbook".into()),
+            unit: "page 3".into(),
+            unit_index: 2,
+            chunk_index: 4,
+            char_start: 7,
+            char_end: 12,
+            headings: vec!["员工手册".into(), "年假".into()],
+            kind: crate::chunk::ChunkKind::Text,
+            text: text.into(),
+            tokens: 5,
+        };
+        let p = chunk_payload(&c);
+        for field in KEYWORD_FIELDS {
+            assert!(p[field].is_string(), "{field} is stored as a keyword");
+        }
+        let hit = hit_from_payload(c.chunk_id.clone(), 0.5, &p);
+        assert_eq!(
+            hit,
+            Hit {
+                chunk_id: c.chunk_id.clone(),
+                doc_id: c.doc_id.clone(),
+                source_path: c.source_path.clone(),
+                department: c.department.clone(),
+                unit: c.unit.clone(),
+                headings: c.headings.clone(),
+                char_start: 7,
+                char_end: 12,
+                score: 0.5,
+                text: c.text.clone(),
+            }
+        );
+        let wrong = IndexedChunk {
+            chunk: &c,
+            dense: Some(vec![1.0; 2]),
+            sparse: SparseVec::default(),
+        };
+        assert!(wrong.dense_for(Some(3)).unwrap_err().contains("2-d vector"));
+        assert_eq!(wrong.dense_for(None).unwrap(), None);
+        assert_eq!(wrong.dense_for(Some(2)).unwrap(), Some(&[1.0f32, 1.0][..]));
     }
 
     #[test]

@@ -100,26 +100,6 @@ impl KbPaths {
     }
 }
 
-/// The documents a knowledge base is built from: the cleaned ones when `adopt clean` ran, else
-/// the collected ones.
-#[cfg(feature = "run-dir")]
-pub fn load_run_documents(run: &RunDir) -> Result<Vec<Document>> {
-    let clean = run.clean_dir();
-    let cleaned = clean.join("documents.parquet");
-    if cleaned.is_file() {
-        let tables = clean.join("tables.parquet");
-        let tables = tables.is_file().then_some(tables);
-        Ok(adopt_collect::read_documents(&cleaned, tables.as_deref())?)
-    } else {
-        let tables = run.tables_index();
-        let tables = tables.is_file().then_some(tables);
-        Ok(adopt_collect::read_documents(
-            &run.documents(),
-            tables.as_deref(),
-        )?)
-    }
-}
-
 /// What a build did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BuildStats {

@@ -1,8 +1,8 @@
 //! The knowledge-base stage of `adopt`: cuts cleaned documents into structure-aware chunks,
 //! gives each a dense vector (any [`adopt_core::Embedder`]) and a sparse BM25 vector (computed
-//! here, CJK-aware), stores them in an embedded Qdrant (qdrant-edge) inside the run directory,
-//! and answers dense, keyword and hybrid queries. Rebuilds are incremental, and retrieval can be
-//! evaluated on question/answer sets (hit@k, MRR, nDCG).
+//! here, CJK-aware), stores them in an embedded Qdrant (qdrant-edge) inside the run directory or
+//! in a Qdrant server, and answers dense, keyword and hybrid queries. Rebuilds are incremental,
+//! and retrieval can be evaluated on question/answer sets (hit@k, MRR, nDCG).
 
 pub mod chunk;
 pub mod cmrc;
@@ -12,6 +12,7 @@ pub mod eval;
 pub mod index;
 pub mod kb;
 pub mod manifest;
+pub mod server;
 pub mod sparse;
 
 pub use chunk::{approx_token_count, Chunk, ChunkKind, ChunkSettings, Chunker};
@@ -23,8 +24,7 @@ pub use index::{
     reciprocal_rank_fusion, ChunkFilter, Hit, IndexQuery, IndexSpec, IndexedChunk, SearchMode,
     VectorIndex,
 };
-#[cfg(feature = "run-dir")]
-pub use kb::load_run_documents;
 pub use kb::{BuildStats, KbPaths, KbSettings, KnowledgeBase, Query};
 pub use manifest::{document_hash, DocEntry, Manifest};
+pub use server::{ServerIndex, ServerSettings};
 pub use sparse::{Bm25Encoder, CjkTerms, MemoryBm25, SparseSettings, SparseVec, TermTokenizer};

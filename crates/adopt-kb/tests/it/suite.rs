@@ -1,0 +1,397 @@
+//! The knowledge-base tests every backend must pass, written once over a [`Backend`].
+
+use std::path::{Path, PathBuf};
+
+use adopt_core::{Document, Embedder, NoopReporter};
+use adopt_kb::chunk::chunk_id;
+use adopt_kb::{
+    evaluate, load_cmrc, Chunk, ChunkFilter, ChunkKind, CmrcSet, IndexQuery, IndexSpec,
+    IndexedChunk, KbPaths, KbSettings, KnowledgeBase, Query, SearchMode, SparseVec,
+};
+
+use crate::backends::Backend;
+
+/// Passages kept small so that the debug build's `optimize()` stays quick.
+const PASSAGES: usize = 40;
+
+fn cmrc() -> CmrcSet {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/zh/cmrc2018_trial.json");
+    load_cmrc(&path, Some(PASSAGES)).expect("CMRC trial set in ../shared/corpus")
+}
+
+fn file_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn open_kb(backend: &dyn Backend, paths: &KbPaths) -> KnowledgeBase {
+    KnowledgeBase::with_index(
+        paths.clone(),
+        KbSettings::default(),
+        backend.open(paths.root()),
+    )
+    .unwrap()
+}
+
+/// The index holds exactly the chunks the manifest lists: no duplicates, no leftovers.
+fn assert_index_matches_manifest(kb: &KnowledgeBase) {
+    let manifest = kb.manifest().expect("a manifest after a build");
+    let listed: usize = manifest.docs.values().map(|e| e.chunk_ids.len()).sum();
+    assert_eq!(
+        kb.index().count(&ChunkFilter::default()).unwrap(),
+        listed,
+        "index and manifest disagree"
+    );
+    for (doc_id, entry) in &manifest.docs {
+        let mut expected = entry.chunk_ids.clone();
+        expected.sort();
+        assert_eq!(
+            kb.index().chunk_ids(doc_id).unwrap(),
+            expected,
+            "doc {doc_id}"
+        );
+    }
+}
+
+/// Build, query, evaluate, rebuild unchanged, remove one document, change one in place, add
+/// the removed one back, reopen. `embedder` `None` exercises the keyword-only path.
+pub fn build_query_rebuild(
+    backend: &dyn Backend,
+    embedder: Option<&dyn Embedder>,
+    modes: &[(SearchMode, f64)],
+) {
+    let set = cmrc();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = KbPaths::new(dir.path().join("kb"));
+    let mut kb = open_kb(backend, &paths);
+    let stats = kb.build(&set.documents, embedder, &NoopReporter).unwrap();
+    let n_docs = set
+        .documents
+        .iter()
+        .map(|d| &d.doc_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(stats.docs_added, n_docs);
+    assert!(stats.wrote);
+    assert_eq!(stats.chunks_total, stats.chunks_upserted);
+    assert!(stats.chunks_total >= n_docs, "{stats:?}");
+    assert_index_matches_manifest(&kb);
+    println!(
+        "{}: built {} chunks from {} passages in {:.1} s",
+        kb.index().location(),
+        stats.chunks_total,
+        n_docs,
+        stats.total_seconds
+    );
+
+    // Every mode clears its bar on the questions of these passages.
+    for &(mode, bar) in modes {
+        let report = evaluate(&kb, &set.queries, mode, embedder).unwrap();
+        println!(
+            "{mode}: {} queries, hit@1 {:.3} hit@5 {:.3} MRR {:.3}",
+            report.answer_queries, report.hit_at_1, report.hit_at_5, report.mrr
+        );
+        assert!(
+            report.hit_at_5 >= bar,
+            "{mode} hit@5 {} below {bar}",
+            report.hit_at_5
+        );
+    }
+
+    // A question comes back with its own passage first, and filters hold.
+    let q = &set.queries[0];
+    let own_doc = set
+        .documents
+        .iter()
+        .find(|d| d.source_path.ends_with(q.doc.as_deref().unwrap()))
+        .unwrap();
+    let mode = modes[0].0;
+    let hits = kb
+        .query(&Query::new(q.question.clone(), 5, mode), embedder)
+        .unwrap();
+    assert!(
+        hits[0].source_path.ends_with(q.doc.as_deref().unwrap()),
+        "{hits:#?}"
+    );
+    let mut filtered = Query::new(q.question.clone(), 5, mode);
+    filtered.filter = ChunkFilter {
+        department: Some("no-such-department".into()),
+        ..Default::default()
+    };
+    assert!(kb.query(&filtered, embedder).unwrap().is_empty());
+    filtered.filter = ChunkFilter {
+        doc_id: Some(own_doc.doc_id.clone()),
+        ..Default::default()
+    };
+    let hits = kb.query(&filtered, embedder).unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h.doc_id == own_doc.doc_id), "{hits:#?}");
+    filtered.filter = ChunkFilter {
+        source_path: Some(own_doc.source_path.clone()),
+        ..Default::default()
+    };
+    let hits = kb.query(&filtered, embedder).unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h.source_path == own_doc.source_path));
+    // Every field set must match.
+    filtered.filter.department = Some("no-such-department".into());
+    assert!(kb.query(&filtered, embedder).unwrap().is_empty());
+
+    // No change: nothing written, not even the manifest.
+    let before = file_bytes(dir.path());
+    let again = kb.build(&set.documents, embedder, &NoopReporter).unwrap();
+    assert!(!again.wrote, "{again:?}");
+    assert_eq!((again.chunks_upserted, again.chunks_deleted), (0, 0));
+    assert_eq!(again.docs_unchanged, n_docs);
+    assert_eq!(again.chunks_total, stats.chunks_total);
+    assert_eq!(
+        file_bytes(dir.path()),
+        before,
+        "a no-change rebuild wrote files"
+    );
+
+    // One document removed: exactly its chunks go.
+    let gone = &set.documents[1];
+    let gone_chunks = kb.index().chunk_ids(&gone.doc_id).unwrap();
+    assert!(!gone_chunks.is_empty());
+    let kept: Vec<Document> = set
+        .documents
+        .iter()
+        .filter(|d| d.doc_id != gone.doc_id)
+        .cloned()
+        .collect();
+    let removed = kb.build(&kept, embedder, &NoopReporter).unwrap();
+    assert_eq!(removed.docs_removed, 1);
+    assert_eq!(removed.chunks_upserted, 0);
+    assert_eq!(removed.chunks_total, stats.chunks_total - gone_chunks.len());
+    assert!(kb.index().chunk_ids(&gone.doc_id).unwrap().is_empty());
+    assert_index_matches_manifest(&kb);
+
+    // One document changed in place (same id, new cleaned text): its chunks are replaced.
+    let mut changed = kept.clone();
+    changed[0].text.push_str("补充说明：本段为测试追加的内容。");
+    let old_ids = kb.index().chunk_ids(&changed[0].doc_id).unwrap();
+    let upd = kb.build(&changed, embedder, &NoopReporter).unwrap();
+    assert_eq!(
+        (upd.docs_changed, upd.docs_added, upd.docs_removed),
+        (1, 0, 0)
+    );
+    let new_ids = kb.index().chunk_ids(&changed[0].doc_id).unwrap();
+    assert_ne!(old_ids, new_ids);
+    assert_eq!(
+        upd.chunks_total,
+        removed.chunks_total - old_ids.len() + new_ids.len()
+    );
+    assert_index_matches_manifest(&kb);
+
+    // The removed document comes back: its chunks once, under the ids they had.
+    changed.push(gone.clone());
+    let back = kb.build(&changed, embedder, &NoopReporter).unwrap();
+    assert_eq!((back.docs_added, back.docs_changed), (1, 0));
+    assert_eq!(back.chunks_total, upd.chunks_total + gone_chunks.len());
+    assert_eq!(kb.index().chunk_ids(&gone.doc_id).unwrap(), gone_chunks);
+    assert_index_matches_manifest(&kb);
+    drop(kb);
+
+    // Reopened, the knowledge base answers the same.
+    let kb = open_kb(backend, &paths);
+    assert_eq!(
+        kb.index().count(&ChunkFilter::default()).unwrap(),
+        back.chunks_total
+    );
+    let hits = kb
+        .query(&Query::new(q.question.clone(), 5, mode), embedder)
+        .unwrap();
+    assert!(hits[0].source_path.ends_with(q.doc.as_deref().unwrap()));
+}
+
+fn chunk(doc: &str, i: u32, dept: &str, text: &str) -> Chunk {
+    Chunk {
+        chunk_id: chunk_id(doc, 0, i as u64, text),
+        doc_id: doc.into(),
+        source_path: format!("{dept}/{doc}.txt"),
+        department: Some(dept.into()),
+        title: None,
+        unit: format!("page {}", i + 1),
+        unit_index: 0,
+        chunk_index: i,
+        char_start: i as u64,
+        char_end: i as u64 + 1,
+        headings: vec![format!("{doc} heading")],
+        kind: ChunkKind::Text,
+        text: text.into(),
+        tokens: 1,
+    }
+}
+
+fn sparse(terms: &[(u32, f32)]) -> SparseVec {
+    SparseVec {
+        indices: terms.iter().map(|t| t.0).collect(),
+        values: terms.iter().map(|t| t.1).collect(),
+    }
+}
+
+/// The index itself on hand-made vectors, where every score is known: upsert twice without
+/// duplicates, filtered dense, sparse and hybrid (RRF) search, delete by document, reopen.
+pub fn index_round_trip(backend: &dyn Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = [
+        chunk("a", 0, "hr", "leave policy"),
+        chunk("a", 1, "hr", "sick days"),
+        chunk("b", 0, "it", "vpn setup"),
+    ];
+    let dense = [
+        vec![1.0, 0.0, 0.0],
+        vec![0.7, 0.7, 0.0],
+        vec![0.0, 0.0, 1.0],
+    ];
+    let sparse_v = [
+        sparse(&[(1, 1.0), (2, 1.0)]),
+        sparse(&[(3, 1.0)]),
+        sparse(&[(4, 1.0), (2, 0.5)]),
+    ];
+    let spec = IndexSpec { dense_dim: Some(3) };
+    {
+        let mut index = backend.open(dir.path());
+        assert_eq!(index.spec(), None);
+        assert_eq!(index.count(&ChunkFilter::default()).unwrap(), 0);
+        index.ensure(&spec).unwrap();
+        assert_eq!(index.spec(), Some(spec));
+        let items: Vec<IndexedChunk> = chunks
+            .iter()
+            .zip(&dense)
+            .zip(&sparse_v)
+            .map(|((c, d), s)| IndexedChunk {
+                chunk: c,
+                dense: Some(d.clone()),
+                sparse: s.clone(),
+            })
+            .collect();
+        index.upsert(&items).unwrap();
+        index.upsert(&items).unwrap();
+        assert_eq!(index.count(&ChunkFilter::default()).unwrap(), 3);
+        let hr = ChunkFilter {
+            department: Some("hr".into()),
+            ..Default::default()
+        };
+        assert_eq!(index.count(&hr).unwrap(), 2);
+        let b_only = ChunkFilter {
+            doc_id: Some("b".into()),
+            source_path: Some("it/b.txt".into()),
+            ..Default::default()
+        };
+        assert_eq!(index.count(&b_only).unwrap(), 1);
+
+        let q = [0.0, 0.1, 1.0];
+        let none = ChunkFilter::default();
+        let base = IndexQuery {
+            mode: SearchMode::Dense,
+            dense: Some(&q),
+            sparse: None,
+            filter: &none,
+            limit: 3,
+            prefetch: 10,
+            rrf_k: 2,
+        };
+        let hits = index.query(&base).unwrap();
+        assert_eq!(hits.len(), 3);
+        assert_eq!(hits[0].chunk_id, chunks[2].chunk_id);
+        assert_eq!(hits[0].text, "vpn setup");
+        assert_eq!(hits[0].department.as_deref(), Some("it"));
+        assert_eq!(hits[0].headings, ["b heading"]);
+        assert_eq!(hits[0].unit, "page 1");
+        // The filter keeps the far-away HR chunks only.
+        let hits = index
+            .query(&IndexQuery {
+                filter: &hr,
+                ..base.clone()
+            })
+            .unwrap();
+        assert_eq!(hits.len(), 2);
+        assert!(hits.iter().all(|h| h.doc_id == "a"));
+
+        let sq = sparse(&[(2, 1.0)]);
+        let sparse_q = IndexQuery {
+            mode: SearchMode::Sparse,
+            dense: None,
+            sparse: Some(&sq),
+            ..base.clone()
+        };
+        let hits = index.query(&sparse_q).unwrap();
+        assert_eq!(hits.len(), 2, "only chunks holding term 2");
+        assert_eq!(hits[0].chunk_id, chunks[0].chunk_id);
+
+        // Hybrid, k = 2, ranks from 0: b is 0th by dense and 1st by sparse -> 1/2 + 1/3;
+        // a0 is 0th by sparse and last by dense -> 1/2 + 1/4. The same with k = 60.
+        for (k, best) in [
+            (2.0f32, 1.0 / 2.0 + 1.0 / 3.0),
+            (60.0, 1.0 / 60.0 + 1.0 / 61.0),
+        ] {
+            let hybrid = IndexQuery {
+                mode: SearchMode::Hybrid,
+                dense: Some(&q),
+                sparse: Some(&sq),
+                rrf_k: k as usize,
+                ..base.clone()
+            };
+            let hits = index.query(&hybrid).unwrap();
+            assert_eq!(hits[0].chunk_id, chunks[2].chunk_id, "k = {k}");
+            assert!((hits[0].score - best).abs() < 1e-5, "k = {k}: {hits:?}");
+            let in_hr = index
+                .query(&IndexQuery {
+                    filter: &hr,
+                    ..hybrid
+                })
+                .unwrap();
+            assert!(!in_hr.is_empty() && in_hr.iter().all(|h| h.doc_id == "a"));
+        }
+
+        assert_eq!(index.chunk_ids("a").unwrap().len(), 2);
+        index.delete_doc("a").unwrap();
+        assert_eq!(index.chunk_ids("a").unwrap(), Vec::<String>::new());
+        assert_eq!(index.count(&none).unwrap(), 1);
+        index.optimize().unwrap();
+        index.flush().unwrap();
+    }
+    let mut index = backend.open(dir.path());
+    assert_eq!(index.spec(), Some(spec));
+    assert_eq!(index.count(&ChunkFilter::default()).unwrap(), 1);
+    assert_eq!(
+        index.chunk_ids("b").unwrap(),
+        vec![chunks[2].chunk_id.clone()]
+    );
+    // A keyword-only reset empties it and refuses dense search.
+    let keyword_only = IndexSpec { dense_dim: None };
+    assert!(index.ensure(&keyword_only).is_err(), "spec mismatch");
+    index.reset(&keyword_only).unwrap();
+    assert_eq!(index.spec(), Some(keyword_only));
+    assert_eq!(index.count(&ChunkFilter::default()).unwrap(), 0);
+    let err = index
+        .query(&IndexQuery {
+            mode: SearchMode::Hybrid,
+            dense: Some(&[1.0, 0.0, 0.0]),
+            sparse: Some(&sparse(&[(1, 1.0)])),
+            filter: &ChunkFilter::default(),
+            limit: 1,
+            prefetch: 1,
+            rrf_k: 2,
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, adopt_kb::KbError::NoDenseVectors { .. }),
+        "{err}"
+    );
+}
