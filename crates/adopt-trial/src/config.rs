@@ -313,6 +313,10 @@ pub enum ContextMode {
     None,
 }
 
+/// A task `path` starting with this names a file in the run directory instead of one beside the
+/// trial file: `path = "run:label/qa.jsonl"` is the label stage's QA set.
+pub const RUN_PATH_PREFIX: &str = "run:";
+
 /// One task suite, built from the enterprise's own data.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -321,7 +325,8 @@ pub struct TaskConfig {
     pub name: String,
     /// What kind of task the records are.
     pub kind: TaskKind,
-    /// Data file (JSONL, or CSV for classification), relative to the trial file.
+    /// Data file (JSONL, or CSV for classification), relative to the trial file; `run:` names a
+    /// file in the run directory (`run:label/qa.jsonl`).
     pub path: PathBuf,
     /// Quality metric the recommendation uses (default: the kind's first metric).
     #[serde(default)]
@@ -524,9 +529,13 @@ impl TrialConfig {
                 ));
             }
             if let Some(url) = &m.base_url {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                // `local:PATH` names a model file run in-process (crate adopt-local), whose
+                // caller passes the client in `TrialOptions::clients`.
+                let local = url.strip_prefix("local:").is_some_and(|p| !p.is_empty());
+                if !(url.starts_with("http://") || url.starts_with("https://") || local) {
                     errors.push(format!(
-                        "{at}: base-url {url:?} must start with http:// or https://"
+                        "{at}: base-url {url:?} must start with http:// or https:// \
+                         (or be local:PATH, a model file run in-process)"
                     ));
                 }
             }
@@ -623,7 +632,9 @@ impl TrialConfig {
                 errors.push(format!("{at}: the name is used twice"));
             }
             let path = self.resolve(&t.path);
-            if !path.is_file() {
+            if t.path.starts_with(RUN_PATH_PREFIX) {
+                // In the run directory: written by an earlier stage, checked when the trial runs.
+            } else if !path.is_file() {
                 errors.push(format!("{at}: data file {} does not exist", path.display()));
             }
             if let Some(metric) = t.metric {

@@ -24,8 +24,8 @@ pub mod tokenize;
 
 pub use catalogue::{PriceCatalogue, PriceEntry};
 pub use config::{
-    JudgeConfig, Metric, ModelConfig, PriceSpec, QualityBar, RequestParams, TaskConfig, TaskKind,
-    TrialConfig,
+    ContextMode, JudgeConfig, Metric, ModelConfig, PriceSpec, QualityBar, RequestParams,
+    TaskConfig, TaskKind, TrialConfig, RUN_PATH_PREFIX,
 };
 pub use error::{FailureKind, ProviderError, Result, TrialError};
 pub use measure::{ItemRecord, ModelTaskMetrics};

@@ -177,6 +177,14 @@ pub fn run_trial(
             clients.insert(m.name.clone(), c.clone());
             continue;
         }
+        if m.endpoint.base_url.starts_with("local:") {
+            key_errors.push(format!(
+                "model {}: base-url {} is a model file run in-process, but no local engine \
+                 was given for it (adopt_local::local_clients)",
+                m.name, m.endpoint.base_url
+            ));
+            continue;
+        }
         match OpenAiCompatible::new(m.endpoint.clone()) {
             Ok(c) => {
                 clients.insert(m.name.clone(), Arc::new(c));
