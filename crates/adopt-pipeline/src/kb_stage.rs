@@ -15,7 +15,7 @@ use adopt_core::layout::write_atomic;
 use adopt_core::{Embedder, Reporter, RunDir};
 use adopt_kb::{
     BuildStats, ChunkFilter, ChunkSettings, EvalReport, KbPaths, KbSettings, KnowledgeBase, Query,
-    SearchMode, SparseSettings,
+    SearchMode, ServerIndex, ServerSettings, SparseSettings,
 };
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,11 @@ pub struct KbStageSettings {
     /// Question set (JSONL `{"question", "answers", "doc"}`) to evaluate retrieval on, relative
     /// to the pipeline file; default: `label/qa.jsonl` of the run when the label stage made one.
     pub eval_queries: Option<PathBuf>,
+    /// gRPC URL of a Qdrant server or cluster (`http://qdrant:6334`) to hold the index instead
+    /// of the embedded one in the run directory.
+    pub qdrant_url: Option<String>,
+    /// Collection, shards, replication and API-key variable on that server.
+    pub server: ServerSettings,
     /// How documents are cut into chunks.
     pub chunking: ChunkSettings,
     /// BM25 tokenisation and parameters.
@@ -66,6 +71,8 @@ impl Default for KbStageSettings {
             model_dir: None,
             search: SearchMode::Hybrid,
             eval_queries: None,
+            qdrant_url: None,
+            server: ServerSettings::default(),
             chunking: kb.chunking,
             sparse: kb.sparse,
             upsert_batch: kb.upsert_batch,
@@ -89,11 +96,21 @@ impl KbStageSettings {
 
     /// Every problem at once.
     pub fn validate(&self) -> Vec<String> {
-        match self.kb_settings().validate() {
+        let split = |r: adopt_kb::Result<()>| match r {
             Ok(()) => Vec::new(),
             Err(adopt_kb::KbError::Settings(s)) => s.split("; ").map(str::to_string).collect(),
             Err(e) => vec![e.to_string()],
+        };
+        let mut errors = split(self.kb_settings().validate());
+        if let Some(url) = &self.qdrant_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                errors.push(format!(
+                    "qdrant-url {url:?}: give the server's gRPC URL, e.g. http://qdrant:6334"
+                ));
+            }
+            errors.extend(split(self.server.validate()));
         }
+        errors
     }
 
     /// Resolves relative paths against the pipeline file's folder.
@@ -119,6 +136,61 @@ pub enum KbStageError {
     NoInput(PathBuf),
     #[error("{path}: {reason}")]
     Output { path: PathBuf, reason: String },
+}
+
+/// Where a knowledge base's index lives, recorded in `kb/backend.json` by every build so that
+/// queries find it without being told again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Backend {
+    /// `None`: the embedded index in `kb/index`.
+    pub qdrant_url: Option<String>,
+    #[serde(default)]
+    pub server: ServerSettings,
+}
+
+impl Backend {
+    pub fn of(settings: &KbStageSettings) -> Self {
+        Backend {
+            qdrant_url: settings.qdrant_url.clone(),
+            server: settings.server.clone(),
+        }
+    }
+
+    /// What the last build of `run_dir` used; the embedded index when nothing is recorded.
+    pub fn recorded(run_dir: &RunDir) -> Result<Self, KbStageError> {
+        let path = kb_dir(run_dir).join("backend.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| KbStageError::Output {
+                path,
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Backend {
+                qdrant_url: None,
+                server: ServerSettings::default(),
+            }),
+            Err(e) => Err(KbStageError::Output {
+                path,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Opens the knowledge base of `run_dir` on this backend.
+    pub fn open(
+        &self,
+        run_dir: &RunDir,
+        settings: KbSettings,
+    ) -> Result<KnowledgeBase, KbStageError> {
+        let paths = KbPaths::in_run(run_dir);
+        Ok(match &self.qdrant_url {
+            None => KnowledgeBase::open(paths, settings)?,
+            Some(url) => {
+                let index = ServerIndex::connect(url, &self.server)?;
+                KnowledgeBase::with_index(paths, settings, Box::new(index))?
+            }
+        })
+    }
 }
 
 /// `<run>/kb`.
@@ -176,7 +248,17 @@ pub fn kb_run_dir(
         _ => embedder,
     };
     let paths = KbPaths::in_run(run_dir);
-    let mut kb = KnowledgeBase::open(paths.clone(), settings.kb_settings())?;
+    let backend = Backend::of(settings);
+    let mut kb = backend.open(run_dir, settings.kb_settings())?;
+    if backend != Backend::recorded(run_dir)? && kb.manifest().is_some() {
+        // The manifest describes the other backend's index: build this one from scratch.
+        std::fs::remove_file(paths.manifest()).map_err(|e| KbStageError::Output {
+            path: paths.manifest(),
+            reason: e.to_string(),
+        })?;
+        kb = backend.open(run_dir, settings.kb_settings())?;
+    }
+    write_json(&paths.root().join("backend.json"), &backend)?;
     let build = kb.build(&docs, embedder, reporter)?;
 
     let queries = eval_queries_for(run_dir, settings);
@@ -253,7 +335,7 @@ impl KbContext {
         embedder: Option<Arc<dyn Embedder>>,
         top_k: usize,
     ) -> Result<Self, KbStageError> {
-        let kb = KnowledgeBase::open(KbPaths::in_run(run_dir), settings.kb_settings())?;
+        let kb = Backend::recorded(run_dir)?.open(run_dir, settings.kb_settings())?;
         // Use the embedder only if the index was built with it.
         let built_with = kb.manifest().and_then(|m| m.embed_model.clone());
         let embedder = embedder.filter(|e| built_with.as_deref() == Some(e.model_id()));
@@ -389,6 +471,82 @@ mod tests {
         drop(kb);
         let again = kb_run_dir(&run, &settings, None, &NoopReporter).unwrap();
         assert!(!again.build.wrote);
+    }
+
+    fn three_docs(tmp: &Path) -> RunDir {
+        let src = tmp.join("src");
+        std::fs::create_dir_all(src.join("risk")).unwrap();
+        std::fs::write(src.join("risk/npl.md"), "# 资产质量\n\n不良贷款率为1.32%。").unwrap();
+        let run = RunDir::new(tmp.join("run"));
+        collect(&run, &src);
+        run
+    }
+
+    #[test]
+    fn a_missing_server_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = three_docs(tmp.path());
+        // A port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        let settings = KbStageSettings {
+            embeddings: Embeddings::Off,
+            qdrant_url: Some(url.clone()),
+            server: ServerSettings {
+                timeout_secs: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let err = kb_run_dir(&run, &settings, None, &NoopReporter)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("no Qdrant server at {url}")), "{err}");
+    }
+
+    /// The stage on a real Qdrant server, when `ADOPT_TEST_QDRANT_URL` names one; switching
+    /// back to the embedded index rebuilds it.
+    #[test]
+    fn stage_on_a_qdrant_server() {
+        let Some(url) = std::env::var("ADOPT_TEST_QDRANT_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!("skipped: Qdrant server tests: ADOPT_TEST_QDRANT_URL is not set");
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let run = three_docs(tmp.path());
+        let collection = format!("adopt-pipeline-test-{}", std::process::id());
+        let settings = KbStageSettings {
+            embeddings: Embeddings::Off,
+            qdrant_url: Some(url.clone()),
+            server: ServerSettings {
+                collection: collection.clone(),
+                api_key_env: std::env::var("ADOPT_TEST_QDRANT_API_KEY")
+                    .ok()
+                    .map(|_| "ADOPT_TEST_QDRANT_API_KEY".to_string()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let report = kb_run_dir(&run, &settings, None, &NoopReporter).unwrap();
+        assert!(report.index.contains(&url), "{}", report.index);
+        let ctx = KbContext::open(&run, &settings, None, 1).unwrap();
+        assert!(ctx.contexts("不良贷款率", None).unwrap()[0].contains("1.32%"));
+        drop(ctx);
+        let local = KbStageSettings {
+            qdrant_url: None,
+            ..settings.clone()
+        };
+        let back = kb_run_dir(&run, &local, None, &NoopReporter).unwrap();
+        assert!(back.build.full_rebuild.is_some());
+        let mut server = ServerIndex::connect(&url, &settings.server).unwrap();
+        server.delete_collection().unwrap();
     }
 
     #[test]

@@ -12,7 +12,8 @@ pub mod trial_stage;
 
 pub use config::{load, load_str, CollectSettings, Diagnostic, Diagnostics, Pipeline};
 pub use kb_stage::{
-    kb_dir, kb_run_dir, Embeddings, KbContext, KbStageError, KbStageReport, KbStageSettings,
+    kb_dir, kb_run_dir, Backend, Embeddings, KbContext, KbStageError, KbStageReport,
+    KbStageSettings,
 };
 pub use label_stage::{label_run_dir, stage_documents, LabelStageError};
 pub use report_stage::{report_run_dir, ReportSettings, ReportStageError};

@@ -262,7 +262,8 @@ pub fn run(
     // sends only the requests that never completed, and a finished sweep costs nothing.
     if let Some(config) = &pipeline.trial {
         let mut opts = adopt_trial::TrialOptions::default();
-        if let Some(settings) = &pipeline.kb {
+        if let (Some(settings), true) = (&pipeline.kb, crate::trial_stage::uses_kb_context(config))
+        {
             let dense = match settings.embeddings {
                 crate::Embeddings::Off => None,
                 _ => embedder.clone(),

@@ -14,6 +14,8 @@ pub enum TrialStageError {
     Trial(#[from] adopt_trial::TrialError),
     #[error(transparent)]
     Collect(#[from] adopt_collect::CollectError),
+    #[error(transparent)]
+    Local(#[from] adopt_local::LocalError),
     #[error("{path}: {reason}")]
     Output { path: PathBuf, reason: String },
 }
@@ -32,7 +34,15 @@ pub fn trial_run_dir(
     reporter: &dyn Reporter,
 ) -> Result<TrialReport, TrialStageError> {
     let dir = trial_dir(run_dir);
-    let report = adopt_trial::run_trial(config, &dir, reporter, opts)?;
+    let config = bind_run_paths(config, run_dir)?;
+    // Models with base-url = "local:PATH" run in-process (candle, GGUF files).
+    let mut opts = opts.clone();
+    if !opts.dry_run {
+        for (name, client) in adopt_local::local_clients(&config)? {
+            opts.clients.entry(name).or_insert(client);
+        }
+    }
+    let report = adopt_trial::run_trial(&config, &dir, reporter, &opts)?;
     if !opts.dry_run {
         let items = dir.join("items.jsonl");
         if items.exists() {
@@ -44,6 +54,44 @@ pub fn trial_run_dir(
             .map_err(|e| out_err(&dir, e))?;
     }
     Ok(report)
+}
+
+/// The trial with its `run:` task paths pointing into `run_dir`.
+pub fn bind_run_paths(
+    config: &TrialConfig,
+    run_dir: &RunDir,
+) -> Result<TrialConfig, TrialStageError> {
+    let mut config = config.clone();
+    for t in &mut config.tasks {
+        let Some(rest) = t
+            .path
+            .to_str()
+            .and_then(|p| p.strip_prefix(adopt_trial::RUN_PATH_PREFIX))
+        else {
+            continue;
+        };
+        let path = std::path::absolute(run_dir.root().join(rest))
+            .map_err(|e| out_err(run_dir.root(), e))?;
+        if !path.is_file() {
+            return Err(out_err(
+                &path,
+                format!(
+                    "task {}: no such file in the run directory (the stage that writes it has not run)",
+                    t.name
+                ),
+            ));
+        }
+        t.path = path;
+    }
+    Ok(config)
+}
+
+/// Whether any task retrieves its context from the knowledge base.
+pub fn uses_kb_context(config: &TrialConfig) -> bool {
+    config
+        .tasks
+        .iter()
+        .any(|t| t.context == adopt_trial::ContextMode::Source)
 }
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> TrialStageError {

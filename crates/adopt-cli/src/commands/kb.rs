@@ -52,6 +52,15 @@ struct BuildArgs {
     #[command(flatten)]
     model: ModelArgs,
 
+    /// Keep the index on a Qdrant server or cluster (gRPC URL, e.g. http://qdrant:6334)
+    /// instead of embedded in the run directory. Later queries use the same place.
+    #[arg(long, value_name = "URL")]
+    qdrant_url: Option<String>,
+
+    /// Collection on the Qdrant server [default: adopt].
+    #[arg(long, value_name = "NAME", requires = "qdrant_url")]
+    collection: Option<String>,
+
     /// Print what the build did as JSON.
     #[arg(long)]
     json: bool,
@@ -189,7 +198,17 @@ fn settings_with(config: Option<&Path>, model: &ModelArgs) -> anyhow::Result<KbS
 }
 
 fn build(cli: &Cli, args: &BuildArgs) -> anyhow::Result<ExitCode> {
-    let settings = settings_with(args.config.as_deref(), &args.model)?;
+    let mut settings = settings_with(args.config.as_deref(), &args.model)?;
+    if let Some(url) = &args.qdrant_url {
+        settings.qdrant_url = Some(url.clone());
+    }
+    if let Some(c) = &args.collection {
+        settings.server.collection = c.clone();
+    }
+    let errors = settings.validate();
+    if !errors.is_empty() {
+        anyhow::bail!("kb settings: {}", errors.join("; "));
+    }
     let run_dir = cli.run_dir(None);
     let embedder = embedder_for(
         settings.embeddings,
@@ -225,7 +244,8 @@ fn open(
             paths.root().display()
         );
     }
-    let kb = KnowledgeBase::open(paths, adopt_kb::KbSettings::default())?;
+    let kb = adopt_pipeline::Backend::recorded(&run_dir)?
+        .open(&run_dir, adopt_kb::KbSettings::default())?;
     let built_with = kb.manifest().and_then(|m| m.embed_model.clone());
     let embedder = match (&built_with, &model.embeddings) {
         (None, _) => None,
@@ -401,7 +421,8 @@ struct Status {
 fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let run_dir = cli.run_dir(None);
     let paths = KbPaths::in_run(&run_dir);
-    let kb = KnowledgeBase::open(paths.clone(), adopt_kb::KbSettings::default())?;
+    let kb = adopt_pipeline::Backend::recorded(&run_dir)?
+        .open(&run_dir, adopt_kb::KbSettings::default())?;
     let Some(m) = kb.manifest() else {
         anyhow::bail!(
             "{}: no knowledge base here; run `adopt kb build` first",

@@ -32,11 +32,34 @@ pub struct TrialArgs {
 pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
     let config = TrialConfig::from_path(&args.file)?;
     let run_dir = cli.run_dir(None);
-    let opts = TrialOptions {
+    let mut opts = TrialOptions {
         dry_run: args.dry_run,
         concurrency: args.concurrency,
         ..TrialOptions::default()
     };
+    // Questions with context = "source" retrieve from the run's knowledge base.
+    if adopt_pipeline::trial_stage::uses_kb_context(&config) {
+        let settings = adopt_pipeline::KbStageSettings::default();
+        let manifest = adopt_kb::KbPaths::in_run(&run_dir).manifest();
+        let built_with = adopt_kb::Manifest::read(&manifest)?.and_then(|m| m.embed_model);
+        if built_with.is_none() && !manifest.is_file() {
+            anyhow::bail!(
+                "{}: tasks with context = \"source\" need a knowledge base; run `adopt kb build` first",
+                run_dir.root().display()
+            );
+        }
+        let embedder = match built_with {
+            Some(_) => super::kb::embedder_for(adopt_pipeline::Embeddings::On, None, cli.quiet)?,
+            None => None,
+        };
+        let source = adopt_pipeline::KbContext::open(
+            &run_dir,
+            &settings,
+            embedder,
+            adopt_pipeline::runner::KB_CONTEXT_CHUNKS,
+        )?;
+        opts.context_source = Some(std::sync::Arc::new(source));
+    }
     let reporter = TerminalReporter::new(cli.quiet);
     let report = adopt_pipeline::trial_run_dir(&run_dir, &config, &opts, &reporter)?;
     let mut out = std::io::stdout().lock();
