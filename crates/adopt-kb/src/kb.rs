@@ -450,31 +450,76 @@ impl KnowledgeBase {
             return Ok(Vec::new());
         }
         let prefetch = self.settings.prefetch.max(query.top_k);
-        // Reciprocal rank fusion ties often (a chunk first in one list and second in the other
-        // scores as one second and first), and Qdrant orders ties arbitrarily, so the same
-        // query could return different chunks from one call to the next. Fetch every fused
-        // candidate, order ties by chunk id, then cut: the same index always answers the same.
-        let limit = match query.mode {
-            SearchMode::Hybrid => query.top_k.max(2 * prefetch),
-            _ => query.top_k,
+        let search = |mode: SearchMode, limit: usize| -> Result<Vec<Hit>> {
+            let mut hits = self.index.query(&IndexQuery {
+                mode,
+                dense: dense.as_deref(),
+                sparse: sparse.as_ref(),
+                filter: &query.filter,
+                limit,
+                prefetch,
+                rrf_k: self.settings.rrf_k,
+            })?;
+            // Equal scores are common (BM25 on short table rows, duplicated text) and an index
+            // returns them in no fixed order: order them by chunk id.
+            hits.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then_with(|| a.chunk_id.cmp(&b.chunk_id))
+            });
+            Ok(hits)
         };
-        let mut hits = self.index.query(&IndexQuery {
-            mode: query.mode,
-            dense: dense.as_deref(),
-            sparse: sparse.as_ref(),
-            filter: &query.filter,
-            limit,
-            prefetch,
-            rrf_k: self.settings.rrf_k,
-        })?;
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.chunk_id.cmp(&b.chunk_id))
-        });
+        let mut hits = match query.mode {
+            SearchMode::Hybrid => {
+                // Fused here rather than in the index: Qdrant ranks tied candidates in whatever
+                // order they come, so the same query on two builds of the same documents could
+                // fuse differently. Tied scores share a rank, so the result is the same on
+                // every build and on every backend.
+                let lists = [
+                    search(SearchMode::Dense, prefetch)?,
+                    search(SearchMode::Sparse, prefetch)?,
+                ];
+                fuse_rrf(&lists, self.settings.rrf_k)
+            }
+            mode => search(mode, query.top_k)?,
+        };
         hits.truncate(query.top_k);
         Ok(hits)
     }
+}
+
+/// Reciprocal rank fusion of ranked hit lists, `score = Σ 1 / (k + rank)` with rank from 0 as
+/// in Qdrant, where hits with equal scores in a list share the rank of the first of them. The
+/// result is ordered by fused score, then chunk id.
+fn fuse_rrf(lists: &[Vec<Hit>], k: usize) -> Vec<Hit> {
+    let k = k.max(1) as f64;
+    let mut fused: BTreeMap<String, (f64, Hit)> = BTreeMap::new();
+    for list in lists {
+        let mut rank = 0;
+        for (i, h) in list.iter().enumerate() {
+            if i > 0 && h.score != list[i - 1].score {
+                rank = i;
+            }
+            let add = 1.0 / (k + rank as f64);
+            fused
+                .entry(h.chunk_id.clone())
+                .and_modify(|e| e.0 += add)
+                .or_insert_with(|| (add, h.clone()));
+        }
+    }
+    let mut out: Vec<Hit> = fused
+        .into_values()
+        .map(|(score, mut h)| {
+            h.score = score as f32;
+            h
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.chunk_id.cmp(&b.chunk_id))
+    });
+    out
 }
 
 fn embed_batch(e: &dyn Embedder, texts: &[String], doc: &Document) -> Result<Vec<Vec<f32>>> {
@@ -498,4 +543,45 @@ fn embed_batch(e: &dyn Embedder, texts: &[String], doc: &Document) -> Result<Vec
         });
     }
     Ok(vectors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(id: &str, score: f32) -> Hit {
+        Hit {
+            chunk_id: id.into(),
+            doc_id: "d".into(),
+            source_path: "p".into(),
+            department: None,
+            unit: String::new(),
+            headings: vec![],
+            char_start: 0,
+            char_end: 0,
+            score,
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn rrf_ties_share_a_rank_and_input_order_does_not_matter() {
+        let dense = vec![hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)];
+        // b and c tie in the sparse list: both rank 1, whichever order the index gave.
+        let sparse1 = vec![hit("a", 3.0), hit("b", 1.0), hit("c", 1.0)];
+        let sparse2 = vec![hit("a", 3.0), hit("c", 1.0), hit("b", 1.0)];
+        let f1 = fuse_rrf(&[dense.clone(), sparse1], 60);
+        let f2 = fuse_rrf(&[dense, sparse2], 60);
+        let ids = |f: &[Hit]| f.iter().map(|h| h.chunk_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&f1), vec!["a", "b", "c"]);
+        assert_eq!(ids(&f1), ids(&f2));
+        assert_eq!(
+            f1.iter().map(|h| h.score).collect::<Vec<_>>(),
+            f2.iter().map(|h| h.score).collect::<Vec<_>>()
+        );
+        // a: first in both lists.
+        assert!((f1[0].score - (2.0 / 60.0) as f32).abs() < 1e-7);
+        // c: rank 2 in dense, rank 1 (tied) in sparse.
+        assert!((f1[2].score - (1.0 / 62.0 + 1.0 / 61.0) as f32).abs() < 1e-7);
+    }
 }
