@@ -10,10 +10,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
 
 use adopt_core::Reporter;
-use adopt_trial::provider::RetryPolicy;
 use adopt_trial::{ChatModel, ChatRequest, Endpoint, Message, ModelConfig, OpenAiCompatible};
 use adopt_trial::{ProviderError, RequestParams};
 use serde::{Deserialize, Serialize};
@@ -153,30 +151,7 @@ impl LlmQaConfig {
             .as_deref()
             .or(m.provider.default_base_url())
             .unwrap_or_default();
-        let secs = |v: Option<f64>, d: u64| {
-            v.map(Duration::from_secs_f64)
-                .unwrap_or(Duration::from_secs(d))
-        };
-        let mut endpoint = Endpoint::new(&m.name, m.provider, base_url, &m.model);
-        endpoint.api_key_env = m
-            .api_key_env
-            .clone()
-            .or(m.provider.default_api_key_env().map(str::to_string));
-        endpoint.headers = m
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        endpoint.timeout = secs(m.timeout_secs, 120);
-        endpoint.connect_timeout = secs(m.connect_timeout_secs, 10);
-        endpoint.read_timeout = secs(m.read_timeout_secs, 60);
-        endpoint.concurrency = m.concurrency.unwrap_or(4).max(1);
-        endpoint.retry = RetryPolicy {
-            max_retries: m.max_retries.unwrap_or(4),
-            ..RetryPolicy::default()
-        };
-        endpoint.stream_usage = m.stream_usage.unwrap_or(m.provider.supports_stream_usage());
-        endpoint
+        m.endpoint(base_url)
     }
 
     /// Request parameters: the endpoint's `params`, over repeatable, capped, unstreamed answers.
@@ -982,7 +957,7 @@ mod tests {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.most_in_flight.fetch_max(now, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(std::time::Duration::from_millis(5));
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             let prompt = &request.messages.last().expect("a user message").content;
             match (self.reply)(prompt) {

@@ -313,6 +313,41 @@ pub enum ContextMode {
     None,
 }
 
+impl ModelConfig {
+    /// The endpoint this model is reached at, with every default filled in; `base_url` is the
+    /// model's own or its provider's default.
+    pub fn endpoint(&self, base_url: &str) -> crate::provider::Endpoint {
+        use std::time::Duration;
+        let secs = |v: Option<f64>, d: u64| {
+            v.map(Duration::from_secs_f64)
+                .unwrap_or(Duration::from_secs(d))
+        };
+        let mut endpoint =
+            crate::provider::Endpoint::new(&self.name, self.provider, base_url, &self.model);
+        endpoint.api_key_env = self
+            .api_key_env
+            .clone()
+            .or(self.provider.default_api_key_env().map(str::to_string));
+        endpoint.headers = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        endpoint.timeout = secs(self.timeout_secs, 120);
+        endpoint.connect_timeout = secs(self.connect_timeout_secs, 10);
+        endpoint.read_timeout = secs(self.read_timeout_secs, 60);
+        endpoint.concurrency = self.concurrency.unwrap_or(4).max(1);
+        endpoint.retry = crate::provider::RetryPolicy {
+            max_retries: self.max_retries.unwrap_or(4),
+            ..crate::provider::RetryPolicy::default()
+        };
+        endpoint.stream_usage = self
+            .stream_usage
+            .unwrap_or(self.provider.supports_stream_usage());
+        endpoint
+    }
+}
+
 /// A task `path` starting with this names a file in the run directory instead of one beside the
 /// trial file: `path = "run:label/qa.jsonl"` is the label stage's QA set.
 pub const RUN_PATH_PREFIX: &str = "run:";

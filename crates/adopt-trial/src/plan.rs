@@ -2,14 +2,12 @@
 //! to the report currency, and endpoints built. Validation happens here, once, before any data
 //! is read or any request is sent.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::PriceCatalogue;
 use crate::config::{parse_size, RequestParams, TaskConfig, TaskKind, TrialConfig};
 use crate::error::{Result, TrialError};
-use crate::provider::{Endpoint, RetryPolicy};
+use crate::provider::Endpoint;
 
 /// A model's price in the report currency, with where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,29 +97,7 @@ impl TrialPlan {
                 ));
                 continue;
             };
-            let secs = |v: Option<f64>, d: u64| {
-                v.map(Duration::from_secs_f64)
-                    .unwrap_or(Duration::from_secs(d))
-            };
-            let mut endpoint = Endpoint::new(&m.name, m.provider, base_url, &m.model);
-            endpoint.api_key_env = m
-                .api_key_env
-                .clone()
-                .or(m.provider.default_api_key_env().map(str::to_string));
-            endpoint.headers = m
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            endpoint.timeout = secs(m.timeout_secs, 120);
-            endpoint.connect_timeout = secs(m.connect_timeout_secs, 10);
-            endpoint.read_timeout = secs(m.read_timeout_secs, 60);
-            endpoint.concurrency = m.concurrency.unwrap_or(4);
-            endpoint.retry = RetryPolicy {
-                max_retries: m.max_retries.unwrap_or(4),
-                ..RetryPolicy::default()
-            };
-            endpoint.stream_usage = m.stream_usage.unwrap_or(m.provider.supports_stream_usage());
+            let endpoint = m.endpoint(base_url);
 
             let convert = |amount: f64, currency: &str| -> f64 {
                 if currency == config.currency {
