@@ -9,10 +9,7 @@ use std::time::Instant;
 use adopt_core::Embedder;
 use adopt_embed::{default_model_dir, FastEmbedder, SPEC_FILE};
 
-const CMRC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpus/zh/cmrc2018_trial.json"
-);
+const CMRC: &str = "../../../shared/corpus/zh/cmrc2018_trial.json";
 
 /// Sentences (split on 。！？) from the passages: the size of text a chunker hands over.
 fn sentences(limit: usize) -> Vec<String> {

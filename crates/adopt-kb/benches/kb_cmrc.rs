@@ -25,8 +25,9 @@ use adopt_kb::{
 };
 
 fn main() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/zh/cmrc2018_trial.json");
+    let path = std::env::current_dir()
+        .expect("cargo runs tests and benches in the package folder")
+        .join("../../../shared/corpus/zh/cmrc2018_trial.json");
     let limit = std::env::var("ADOPT_BENCH_PASSAGES")
         .ok()
         .and_then(|s| s.parse().ok());
@@ -250,7 +251,9 @@ fn run_python_baseline(
         .map_err(|e| format!("writing {}: {e}", check_file.display()))?;
 
     let python = std::env::var("ADOPT_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/embed_baseline.py");
+    let script = std::env::current_dir()
+        .expect("cargo runs tests and benches in the package folder")
+        .join("benches/embed_baseline.py");
     let output = Command::new(&python)
         .arg(&script)
         .arg(adopt_embed_model_dir()?)

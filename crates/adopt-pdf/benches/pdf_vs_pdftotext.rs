@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const DEFAULT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/pdf");
+const DEFAULT_DIR: &str = "../../../shared/corpus/pdf";
 /// Each tool runs until this much time is spent on a file (at least once, at most MAX_RUNS).
 const TIME_PER_FILE: Duration = Duration::from_millis(300);
 const MAX_RUNS: usize = 15;

@@ -82,7 +82,9 @@ fn promptfoo_bin() -> Result<PathBuf, String> {
     }
     // The script installs once (a few minutes: npm, then compiling better-sqlite3) and then
     // only prints the path.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/install_promptfoo.sh");
+    let script = std::env::current_dir()
+        .expect("cargo runs tests and benches in the package folder")
+        .join("benches/install_promptfoo.sh");
     let out = Command::new("bash")
         .arg(&script)
         .stderr(std::process::Stdio::inherit())

@@ -9,10 +9,7 @@ use std::sync::OnceLock;
 use adopt_core::Embedder;
 use adopt_embed::{default_model_dir, FastEmbedder, LoadError, SPEC_FILE};
 
-const CMRC: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpus/zh/cmrc2018_trial.json"
-);
+const CMRC: &str = "../../../shared/corpus/zh/cmrc2018_trial.json";
 
 fn model_dir() -> Option<PathBuf> {
     let dir = default_model_dir();

@@ -6,10 +6,7 @@ use adopt_core::NoopReporter;
 use adopt_label::{generate_qa_set, qa_jsonl, ExtractiveQaGenerator, LabelRecord, QaConfig};
 use serde_json::Value;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpus/zh/cmrc2018_trial.json"
-);
+const CORPUS: &str = "../../../shared/corpus/zh/cmrc2018_trial.json";
 
 /// Each context becomes a record named after its context id; its human questions are returned
 /// too, to see how close the extractive questions come to what people ask.

@@ -43,8 +43,9 @@ fn start_local_llm() -> Result<LocalLlm, String> {
     if std::env::var("ADOPT_TEST_LLM").as_deref() == Ok("skip") {
         return Err("ADOPT_TEST_LLM=skip".into());
     }
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../adopt-trial/tests/serve_local_llm.sh");
+    let script = std::env::current_dir()
+        .expect("cargo runs tests and benches in the package folder")
+        .join("../adopt-trial/tests/serve_local_llm.sh");
     let mut child = Command::new("bash")
         .arg(&script)
         .stdin(Stdio::piped()) // the server stops when this closes

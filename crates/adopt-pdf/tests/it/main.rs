@@ -7,7 +7,7 @@ use std::time::Duration;
 use adopt_pdf::{extract, PdfDocument, PdfError, TableMethod};
 use lopdf::{dictionary, Document, Object, Stream};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/pdf");
+const CORPUS: &str = "../../../shared/corpus/pdf";
 
 fn corpus(name: &str) -> Vec<u8> {
     let path = PathBuf::from(CORPUS).join(name);

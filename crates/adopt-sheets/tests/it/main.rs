@@ -11,7 +11,7 @@ use adopt_sheets::{
 };
 use chrono::NaiveDate;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/sheets");
+const CORPUS: &str = "../../../shared/corpus/sheets";
 
 fn corpus(name: &str) -> PathBuf {
     Path::new(CORPUS).join(name)
