@@ -252,7 +252,11 @@ fn trial_answers_rag_questions_from_the_knowledge_base_with_a_local_model() {
     let gguf = match small_gguf() {
         Ok(p) => p,
         Err(why) => {
-            eprintln!("skipped: RAG trial with the local engine: {why}");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: RAG trial with the local engine: {why}"
+            );
             return;
         }
     };

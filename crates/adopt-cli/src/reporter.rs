@@ -57,7 +57,10 @@ impl Reporter for TerminalReporter {
         // Above the bar on a terminal; plain lines on stderr in pipes and CI.
         match self.bar.lock().unwrap().as_ref() {
             Some(bar) => bar.println(format!("warning: {message}")),
-            None if !self.quiet => eprintln!("warning: {message}"),
+            None if !self.quiet => {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "warning: {message}");
+            }
             None => {}
         }
     }

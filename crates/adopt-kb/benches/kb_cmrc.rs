@@ -12,7 +12,6 @@
 //! figures measure the same work. `ADOPT_BENCH_PYTHON` picks the interpreter (`python3`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 

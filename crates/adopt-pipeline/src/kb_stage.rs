@@ -516,7 +516,11 @@ mod tests {
             .ok()
             .filter(|u| !u.is_empty())
         else {
-            eprintln!("skipped: Qdrant server tests: ADOPT_TEST_QDRANT_URL is not set");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: Qdrant server tests: ADOPT_TEST_QDRANT_URL is not set"
+            );
             return;
         };
         let tmp = tempfile::tempdir().unwrap();

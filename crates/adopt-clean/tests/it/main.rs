@@ -5,8 +5,6 @@ mod neardup;
 mod pii_eval;
 mod pipeline;
 
-use std::path::PathBuf;
-
 use adopt_core::{Document, Format, UNIT_SEPARATOR};
 
 /// Deterministic generator (splitmix64): the labelled sets are the same on every run.

@@ -170,7 +170,8 @@ pub fn embedder_for(
         Ok(e) => Ok(Some(Arc::new(e))),
         Err(err) if embeddings == Embeddings::Auto => {
             if !quiet {
-                eprintln!(
+                let _ = writeln!(
+                    std::io::stderr(),
                     "warning: kb: no embedding model ({err}); building a keyword-only (BM25) \
                      knowledge base. Install the model with `adopt models fetch` for dense \
                      and hybrid search."

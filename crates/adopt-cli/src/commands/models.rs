@@ -96,7 +96,8 @@ fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
         .success();
     if !have {
         if !cli.quiet {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "installing the converter's Python packages into {}",
                 pylib.display()
             );

@@ -4,7 +4,6 @@
 //! be had (no Python >= 3.10, no registry), the test prints "skipped: ..." and passes.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
