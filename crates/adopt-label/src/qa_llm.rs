@@ -645,7 +645,7 @@ fn json_values(text: &str) -> Vec<Value> {
     let mut i = 0;
     while i < bytes.len() {
         if matches!(bytes[i], b'[' | b'{') {
-            if let Some(end) = matching_close(bytes, i) {
+            if let Some(end) = adopt_trial::score::matching_close(bytes, i) {
                 if let Ok(v) = serde_json::from_str::<Value>(&text[i..=end]) {
                     out.push(v);
                     i = end + 1;
@@ -656,34 +656,6 @@ fn json_values(text: &str) -> Vec<Value> {
         i += 1;
     }
     out
-}
-
-/// Index of the bracket closing the one at `open`, minding strings; `None` when it never closes.
-fn matching_close(bytes: &[u8], open: usize) -> Option<usize> {
-    let (mut depth, mut in_str, mut escaped) = (0i32, false, false);
-    for (i, &b) in bytes.iter().enumerate().skip(open) {
-        if in_str {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
-            b'[' | b'{' => depth += 1,
-            b']' | b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Cuts `text` into trimmed, non-empty slices of at most `max_chars` characters: whole lines

@@ -20,6 +20,8 @@ pub mod stats;
 pub mod store;
 pub mod svg;
 pub mod tasks;
+#[doc(hidden)]
+pub mod testing;
 pub mod tokenize;
 
 pub use catalogue::{PriceCatalogue, PriceEntry};

@@ -104,38 +104,44 @@ pub fn extract_json_object(answer: &str) -> Option<Map<String, Value>> {
     if let Ok(Value::Object(m)) = serde_json::from_str(t) {
         return Some(m);
     }
-    let bytes = t.as_bytes();
     let mut start = 0;
     while let Some(offset) = t[start..].find('{') {
         let open = start + offset;
-        // Find the matching close brace, minding strings.
-        let (mut depth, mut in_str, mut escaped) = (0i32, false, false);
-        for (i, &b) in bytes.iter().enumerate().skip(open) {
-            if in_str {
-                match b {
-                    _ if escaped => escaped = false,
-                    b'\\' => escaped = true,
-                    b'"' => in_str = false,
-                    _ => {}
-                }
-                continue;
-            }
-            match b {
-                b'"' => in_str = true,
-                b'{' => depth += 1,
-                b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        if let Ok(Value::Object(m)) = serde_json::from_str(&t[open..=i]) {
-                            return Some(m);
-                        }
-                        break;
-                    }
-                }
-                _ => {}
+        if let Some(close) = matching_close(t.as_bytes(), open) {
+            if let Ok(Value::Object(m)) = serde_json::from_str(&t[open..=close]) {
+                return Some(m);
             }
         }
         start = open + 1;
+    }
+    None
+}
+
+/// Index of the bracket (`[` or `{`) closing the one at `open`, minding JSON strings; `None`
+/// when it never closes. For finding JSON inside a model's prose.
+pub fn matching_close(bytes: &[u8], open: usize) -> Option<usize> {
+    let (mut depth, mut in_str, mut escaped) = (0i32, false, false);
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
     }
     None
 }

@@ -9,102 +9,16 @@
 //! (requests sent, replies parsed or counted as unparseable, kept answers verbatim, counts that
 //! add up), not that the model is good.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use adopt_core::Reporter;
 use adopt_label::{run, write_outputs, LabelConfig, QaReport};
 
 use crate::qa_corpus::cmrc_records;
 
-/// The server, killed when dropped.
-struct LocalLlm {
-    url: String,
-    child: Option<Child>,
-}
-
-impl Drop for LocalLlm {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Starts adopt-trial's script (installing on first use) and waits for the URL it prints.
-fn start_local_llm() -> Result<LocalLlm, String> {
-    if let Ok(url) = std::env::var("ADOPT_TEST_LLM_URL") {
-        return Ok(LocalLlm { url, child: None });
-    }
-    if std::env::var("ADOPT_TEST_LLM").as_deref() == Ok("skip") {
-        return Err("ADOPT_TEST_LLM=skip".into());
-    }
-    let script = std::env::current_dir()
-        .expect("cargo runs tests and benches in the package folder")
-        .join("../adopt-trial/tests/serve_local_llm.sh");
-    let mut child = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::piped()) // the server stops when this closes
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    let stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("ADOPT_TEST_LLM_URL=") {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    // llama.cpp logs a lot: keep stderr drained, and its tail for the skip message.
-    let tail = Arc::new(Mutex::new(String::new()));
-    let keep = tail.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stderr.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            let mut t = keep.lock().unwrap();
-            t.push_str(&String::from_utf8_lossy(&buf[..n]));
-            if t.len() > 4000 {
-                let cut = (t.len() - 2000..t.len())
-                    .find(|&i| t.is_char_boundary(i))
-                    .unwrap_or(0);
-                t.drain(..cut);
-            }
-        }
-    });
-    let mut llm = LocalLlm {
-        url: String::new(),
-        child: Some(child),
-    };
-    let deadline = Instant::now() + Duration::from_secs(900);
-    loop {
-        if let Ok(url) = rx.recv_timeout(Duration::from_millis(500)) {
-            llm.url = url;
-            return Ok(llm);
-        }
-        if let Some(status) = llm.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-            std::thread::sleep(Duration::from_millis(100));
-            let tail = tail.lock().unwrap().clone();
-            let last: Vec<&str> = tail.lines().rev().take(5).collect();
-            return Err(format!(
-                "serve_local_llm.sh exited ({status}): {}",
-                last.into_iter().rev().collect::<Vec<_>>().join(" | ")
-            ));
-        }
-        if Instant::now() > deadline {
-            return Err("the local LLM server did not start within 900 s".into());
-        }
-    }
-}
+use adopt_trial::testing::start_local_llm;
 
 /// To stderr directly: the harness captures `eprintln!`, and the figures (or the skip line)
 /// belong in the CI log either way.

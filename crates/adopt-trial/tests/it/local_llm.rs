@@ -3,108 +3,13 @@
 //! `ADOPT_TEST_LLM_URL` points the test at a server already running instead. When neither can
 //! be had (no Python >= 3.10, no registry), the test prints "skipped: ..." and passes.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use adopt_core::NoopReporter;
 use adopt_trial::run::files;
 use adopt_trial::{run_trial, TrialConfig, TrialOptions};
 
-/// The server, stopped (killed) when dropped.
-struct LocalLlm {
-    url: String,
-    child: Option<Child>,
-}
-
-impl Drop for LocalLlm {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start_local_llm() -> Result<LocalLlm, String> {
-    if let Ok(url) = std::env::var("ADOPT_TEST_LLM_URL") {
-        return Ok(LocalLlm { url, child: None });
-    }
-    if std::env::var("ADOPT_TEST_LLM").as_deref() == Ok("skip") {
-        return Err("ADOPT_TEST_LLM=skip".into());
-    }
-    let script = std::env::current_dir()
-        .expect("cargo runs tests and benches in the package folder")
-        .join("tests/serve_local_llm.sh");
-    let mut child = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::piped()) // the server stops when this closes
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    let stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("ADOPT_TEST_LLM_URL=") {
-                let _ = tx.send(url.to_string());
-            }
-        }
-    });
-    // Keep stderr drained (llama.cpp logs a lot) and its tail for the skip message.
-    let tail = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    {
-        let tail = tail.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut t = tail.lock().unwrap();
-                t.push_str(&String::from_utf8_lossy(&buf[..n]));
-                if t.len() > 4000 {
-                    let cut = t.len() - 2000;
-                    let cut = (cut..t.len()).find(|&i| t.is_char_boundary(i)).unwrap_or(0);
-                    t.drain(..cut);
-                }
-            }
-        });
-    }
-    let mut llm = LocalLlm {
-        url: String::new(),
-        child: Some(child),
-    };
-    // Installing takes about a minute on a fresh machine; loading the model a few seconds.
-    let deadline = Instant::now() + Duration::from_secs(900);
-    loop {
-        match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(url) => {
-                llm.url = url;
-                return Ok(llm);
-            }
-            // Disconnected: stdout closed, so the script is ending; wait for its status.
-            Err(mpsc::RecvTimeoutError::Timeout) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                if let Some(status) = llm.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                    std::thread::sleep(Duration::from_millis(100)); // let stderr drain
-                    let tail = tail.lock().unwrap().clone();
-                    let last: Vec<&str> = tail.lines().rev().take(5).collect();
-                    return Err(format!(
-                        "serve_local_llm.sh exited ({status}): {}",
-                        last.into_iter().rev().collect::<Vec<_>>().join(" | ")
-                    ));
-                }
-                if Instant::now() > deadline {
-                    return Err("the local LLM server did not start within 900 s".into());
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
-}
+use adopt_trial::testing::start_local_llm;
 
 /// Writes to stderr directly: the test harness captures `println!`, and the skip line (or the
 /// timings) must reach the CI log whether or not the test passes.
