@@ -27,19 +27,27 @@ fn out_err(path: &Path, e: impl std::fmt::Display) -> LabelStageError {
     }
 }
 
-/// The documents later stages work on: clean's output when it exists, else collect's.
+/// The documents file later stages work on, with its tables index: clean's output when it
+/// exists, else collect's.
+pub fn stage_input(run_dir: &RunDir) -> Option<(PathBuf, PathBuf)> {
+    let clean = run_dir.clean_dir();
+    if clean.join("documents.parquet").exists() {
+        Some((
+            clean.join("documents.parquet"),
+            clean.join("tables.parquet"),
+        ))
+    } else if run_dir.documents().exists() {
+        Some((run_dir.documents(), run_dir.tables_index()))
+    } else {
+        None
+    }
+}
+
+/// The documents later stages work on (see [`stage_input`]), read.
 pub fn stage_documents(
     run_dir: &RunDir,
 ) -> Result<Option<(PathBuf, Vec<Document>)>, adopt_collect::CollectError> {
-    let clean = run_dir.clean_dir();
-    let (docs, index) = if clean.join("documents.parquet").exists() {
-        (
-            clean.join("documents.parquet"),
-            clean.join("tables.parquet"),
-        )
-    } else if run_dir.documents().exists() {
-        (run_dir.documents(), run_dir.tables_index())
-    } else {
+    let Some((docs, index)) = stage_input(run_dir) else {
         return Ok(None);
     };
     let read = read_documents(&docs, Some(&index))?;

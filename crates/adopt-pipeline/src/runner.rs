@@ -159,9 +159,7 @@ pub fn run(
         }
     }
     if let Some(settings) = &pipeline.label {
-        let inputs = crate::label_stage::stage_documents(run_dir)
-            .ok()
-            .flatten()
+        let inputs = crate::label_stage::stage_input(run_dir)
             .map(|(p, _)| file_hash(&p))
             .unwrap_or_default();
         let annotations = settings
@@ -212,9 +210,7 @@ pub fn run(
             crate::Embeddings::Off => None,
             _ => embedder.as_deref(),
         };
-        let inputs = crate::label_stage::stage_documents(run_dir)
-            .ok()
-            .flatten()
+        let inputs = crate::label_stage::stage_input(run_dir)
             .map(|(p, _)| file_hash(&p))
             .unwrap_or_default();
         let queries = crate::kb_stage::eval_queries_for(run_dir, settings)
