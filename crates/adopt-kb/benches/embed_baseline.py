@@ -1,21 +1,28 @@
 #!/usr/bin/env python3
-"""Python baseline for the kb_cmrc benchmark: embeds the very chunk texts the Rust build embedded,
-with the same ONNX model file, in the plain Python way (onnxruntime + tokenizers + numpy), and
-prints its throughput as one JSON line.
+"""Python baselines for the kb_cmrc benchmark: embed the very chunk texts the Rust build embedded,
+with the same ONNX model file, and print the throughput as one JSON line. Two pipelines:
 
-It batches exactly as adopt-embed does inside `KnowledgeBase::build`: per document, slices of at
-most BATCH_SIZE chunks; inside a slice, texts sorted by token count and cut into batches of at most
-BATCH_SIZE texts and BATCH_TOKENS padded tokens; the model's passage prefix in front; padding to
-the longest text of a batch, truncation to the model's window; mean pooling over the attention mask
-and L2 normalisation. ONNX Runtime gets the same session settings as fastembed's: every available
-core, all graph optimisations, no spinning.
+--pipeline fastembed (what a Python user writes): fastembed's own TextEmbedding over the same
+  model directory (registered with add_custom_model, loaded with specific_model_path and
+  local_files_only, so nothing is downloaded), `embed()` with its default batching: the texts in
+  the order given, 256 at a time, each batch padded to its longest text. fastembed is not in
+  models/requirements.txt: `python3 -m pip install fastembed` where the bench runs.
 
-Usage: embed_baseline.py MODEL_DIR CHUNKS_JSONL [--check RUST_VECTORS_JSONL]
+--pipeline adopt-batching (the strongest Python we could write): onnxruntime + tokenizers + numpy,
+  batched exactly as adopt-embed batches inside `KnowledgeBase::build`: per document, slices of at
+  most BATCH_SIZE chunks; inside a slice, texts sorted by token count and cut into batches of at
+  most BATCH_SIZE texts and BATCH_TOKENS padded tokens; the model's passage prefix in front; padding
+  to the longest text of a batch, truncation to the model's window; mean pooling over the
+  attention mask and L2 normalisation. ONNX Runtime gets the same session settings as fastembed's:
+  every available core, all graph optimisations, no spinning.
+
+Usage: embed_baseline.py MODEL_DIR CHUNKS_JSONL [--pipeline P] [--check RUST_VECTORS_JSONL]
   CHUNKS_JSONL: one {"doc_id": ..., "text": ...} per line, in build order.
 Output (stdout): {"chunks": N, "seconds": S, "chunks_per_s": R, "batches": B, ...}
 Exit status 3 with "baseline skipped: <reason>" on stderr when a package is missing.
 """
 
+import argparse
 import json
 import os
 import sys
@@ -46,11 +53,8 @@ def batches(doc_groups, lengths):
                 s = e
 
 
-def main() -> None:
-    if len(sys.argv) < 3:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    model_dir, chunks_path = Path(sys.argv[1]), Path(sys.argv[2])
+def adopt_batching(model_dir: Path, spec: dict, records: list) -> tuple:
+    """Embeds as adopt-embed does; (vectors in input order, seconds, facts for the result line)."""
     try:
         import numpy as np
         import onnxruntime as ort
@@ -58,9 +62,7 @@ def main() -> None:
     except ImportError as e:
         skip(f"{e.name or e} is not installed (python3 -m pip install onnxruntime tokenizers numpy)")
 
-    spec = json.loads((model_dir / "adopt-model.json").read_text(encoding="utf-8"))
     prefix, window = spec.get("passage_prefix", ""), int(spec["max_tokens"])
-    records = [json.loads(line) for line in chunks_path.read_text(encoding="utf-8").splitlines() if line]
     texts = [r["text"] for r in records]
 
     opts = ort.SessionOptions()
@@ -111,17 +113,68 @@ def main() -> None:
         n_batches += 1
     seconds = time.perf_counter() - started
 
-    result = {
-        "chunks": len(texts),
-        "seconds": seconds,
-        "chunks_per_s": len(texts) / seconds if seconds > 0 else 0.0,
-        "batches": n_batches,
-        "threads": opts.intra_op_num_threads,
+    return out, seconds, {"batches": n_batches, "threads": opts.intra_op_num_threads, "onnxruntime": ort.__version__}
+
+
+def fastembed_default(model_dir: Path, spec: dict, records: list) -> tuple:
+    """Embeds with fastembed's TextEmbedding at its defaults; same return as adopt_batching."""
+    try:
+        import numpy as np
+        import onnxruntime as ort
+        import fastembed
+        from fastembed import TextEmbedding
+        from fastembed.common.model_description import ModelSource, PoolingType
+    except ImportError as e:
+        skip(f"{e.name or e} is not installed (python3 -m pip install fastembed)")
+    if spec.get("pooling", "mean") != "mean":
+        skip(f"pooling {spec.get('pooling')!r} is not mapped to fastembed's PoolingType here")
+    name = "adopt-bench/" + spec["id"].replace("/", "-").replace("@", "-")
+    TextEmbedding.add_custom_model(
+        model=name,
+        pooling=PoolingType.MEAN,
+        normalization=bool(spec.get("normalize", True)),
+        sources=ModelSource(hf="adopt-bench/not-downloaded"),
+        dim=int(spec["dim"]),
+        model_file="model.onnx",
+    )
+    model = TextEmbedding(model_name=name, specific_model_path=str(model_dir), local_files_only=True)
+    prefix = spec.get("passage_prefix", "")
+    inputs = [prefix + r["text"] for r in records]
+    batch_size = 256  # TextEmbedding.embed's default
+    started = time.perf_counter()
+    out = [np.asarray(v, dtype=np.float32) for v in model.embed(inputs, batch_size=batch_size)]
+    seconds = time.perf_counter() - started
+    return out, seconds, {
+        "batches": (len(inputs) + batch_size - 1) // batch_size,
+        "threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "onnxruntime": ort.__version__,
+        "fastembed": fastembed.__version__,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("chunks", type=Path)
+    parser.add_argument("--pipeline", choices=["adopt-batching", "fastembed"], default="adopt-batching")
+    parser.add_argument("--check", type=Path, help="JSONL of [index, vector] from adopt, to compare")
+    args = parser.parse_args()
+    spec = json.loads((args.model_dir / "adopt-model.json").read_text(encoding="utf-8"))
+    records = [json.loads(line) for line in args.chunks.read_text(encoding="utf-8").splitlines() if line]
+    run = fastembed_default if args.pipeline == "fastembed" else adopt_batching
+    out, seconds, facts = run(args.model_dir, spec, records)
+    result = {
+        "pipeline": args.pipeline,
+        "chunks": len(records),
+        "seconds": seconds,
+        "chunks_per_s": len(records) / seconds if seconds > 0 else 0.0,
+        **facts,
     }
     # Optional cross-check: the Rust vectors of the same texts should agree (cosine ~1).
-    if len(sys.argv) >= 5 and sys.argv[3] == "--check":
-        rust = [json.loads(line) for line in Path(sys.argv[4]).read_text().splitlines() if line]
+    if args.check:
+        import numpy as np
+
+        rust = [json.loads(line) for line in args.check.read_text().splitlines() if line]
         cos = [float(np.dot(np.asarray(v, dtype=np.float32), out[i])) for i, v in rust]
         result["min_cosine_vs_rust"] = min(cos) if cos else None
     print(json.dumps(result))

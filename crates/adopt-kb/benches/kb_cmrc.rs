@@ -1,15 +1,18 @@
 //! Retrieval quality and speed on the CMRC 2018 trial set (256 Chinese passages, ~1000
-//! questions): dense, sparse and hybrid search through qdrant-edge beside a plain in-memory
-//! BM25 over the same chunks, measured in the same run; build throughput and query latency.
+//! questions): dense, sparse and hybrid search (DBSF and RRF fusion) through qdrant-edge beside
+//! a plain in-memory BM25 over the same chunks, measured in the same run; build throughput and
+//! query latency.
 //!
 //! `cargo bench -p adopt-kb --bench kb_cmrc`: keyword modes always, dense and hybrid too when
 //! adopt-embed's model is installed (`adopt models fetch`). `ADOPT_BENCH_PASSAGES=N` limits the
 //! passages.
 //!
-//! With the model, build throughput is set beside a Python pipeline on the same chunks:
-//! `benches/embed_baseline.py` runs the same ONNX file with onnxruntime + tokenizers, batched as
-//! adopt-embed batches, and also checks that its vectors match adopt's (cosine) so the two
-//! figures measure the same work. `ADOPT_BENCH_PYTHON` picks the interpreter (`python3`).
+//! With the model, build throughput is set beside two Python pipelines on the same chunks and the
+//! same ONNX file (`benches/embed_baseline.py`): fastembed's own `TextEmbedding.embed` at its
+//! defaults, as a Python user would write it (needs `pip install fastembed`), and onnxruntime +
+//! tokenizers batched exactly as adopt-embed batches, the strongest Python we could write. Each
+//! checks that its vectors match adopt's (cosine) so the figures measure the same work.
+//! `ADOPT_BENCH_PYTHON` picks the interpreter (`python3`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::Command;
@@ -18,8 +21,8 @@ use std::time::Instant;
 use adopt_core::{Embedder, NoopReporter};
 use adopt_kb::eval::answers;
 use adopt_kb::{
-    approx_token_count, evaluate, load_cmrc, reciprocal_rank_fusion, Chunker, CjkTerms, EvalReport,
-    EvalTally, Hit, KbPaths, KbSettings, KnowledgeBase, MemoryBm25, SearchMode, SparseSettings,
+    approx_token_count, evaluate, load_cmrc, Chunker, CjkTerms, EvalReport, EvalTally, Fusion, Hit,
+    KbPaths, KbSettings, KnowledgeBase, MemoryBm25, SearchMode, SearchSettings, SparseSettings,
     TermTokenizer,
 };
 
@@ -76,14 +79,26 @@ fn main() {
             &[SearchMode::Sparse]
         };
         for &mode in modes {
-            let r = evaluate(&kb, &set.queries, mode, embedder).expect("evaluate");
-            let name = if mode == SearchMode::Dense {
-                "qdrant-edge dense".to_string()
+            let fusions: &[Fusion] = if mode == SearchMode::Hybrid {
+                &Fusion::ALL
             } else {
-                format!("qdrant-edge {mode} ({label})")
+                &[Fusion::Dbsf]
             };
-            rows.push((name, r));
+            for &fusion in fusions {
+                kb.set_search(SearchSettings {
+                    fusion,
+                    ..settings.search()
+                });
+                let r = evaluate(&kb, &set.queries, mode, embedder).expect("evaluate");
+                let name = match mode {
+                    SearchMode::Dense => "qdrant-edge dense".to_string(),
+                    SearchMode::Hybrid => format!("qdrant-edge hybrid {fusion} ({label})"),
+                    SearchMode::Sparse => format!("qdrant-edge sparse ({label})"),
+                };
+                rows.push((name, r));
+            }
         }
+        kb.set_search(settings.search());
 
         // Baseline: plain in-memory BM25 over the very same chunks.
         let count = |t: &str| {
@@ -117,7 +132,7 @@ fn main() {
             let hits: Vec<Hit> = ranked.iter().map(|&(i, s)| hit_of(&chunks[i], s)).collect();
             tally.add_answers(&hits.iter().map(|h| answers(h, q)).collect::<Vec<_>>());
             if let (Some(e), true) = (embedder, cjk == SparseSettings::default().cjk) {
-                // In-memory BM25 fused with qdrant's dense list: a cross-check of the index's RRF.
+                // In-memory BM25 fused with qdrant's dense list: a cross-check of hybrid search.
                 let t = Instant::now();
                 let dense = kb
                     .query(
@@ -129,21 +144,14 @@ fn main() {
                         Some(e),
                     )
                     .expect("dense query");
-                let sparse_ids: Vec<String> = bm
+                let sparse: Vec<Hit> = bm
                     .search(&tok, &q.question, settings.prefetch)
                     .iter()
-                    .map(|&(i, _)| chunks[i].chunk_id.clone())
+                    .map(|&(i, s)| hit_of(&chunks[i], s))
                     .collect();
-                let dense_ids: Vec<String> = dense.iter().map(|h| h.chunk_id.clone()).collect();
-                let fused = reciprocal_rank_fusion(&[dense_ids, sparse_ids], settings.rrf_k);
+                let fused = settings.fusion.fuse(&[dense, sparse], settings.rrf_k);
                 fused_tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
-                let by_id: std::collections::HashMap<&str, &adopt_kb::Chunk> =
-                    chunks.iter().map(|c| (c.chunk_id.as_str(), c)).collect();
-                let answered: Vec<bool> = fused
-                    .iter()
-                    .take(10)
-                    .map(|(id, s)| answers(&hit_of(by_id[id.as_str()], *s), q))
-                    .collect();
+                let answered: Vec<bool> = fused.iter().take(10).map(|h| answers(h, q)).collect();
                 fused_tally.add_answers(&answered);
             }
         }
@@ -153,7 +161,7 @@ fn main() {
         ));
         if embedder.is_some() && cjk == SparseSettings::default().cjk {
             rows.push((
-                "baseline dense + in-memory BM25, RRF".into(),
+                format!("baseline dense + in-memory BM25, {}", settings.fusion),
                 fused_tally.report(SearchMode::Hybrid),
             ));
         }
@@ -209,21 +217,33 @@ fn compare_with_python(
         "adopt, embedding alone (adopt-embed: fastembed + ort)",
         n / stats.embed_seconds,
     );
-    match run_python_baseline(embedder, chunks, texts) {
-        Ok((rate, detail)) => out.push_str(&format!(
-            "{:<58} {:>8.1} chunks/s  ({detail})\n",
-            "baseline Python onnxruntime + tokenizers, embedding", rate
-        )),
-        Err(reason) => out.push_str(&format!("baseline skipped: {reason}\n")),
+    for (pipeline, label) in [
+        (
+            "fastembed",
+            "baseline Python fastembed, its default batching",
+        ),
+        (
+            "adopt-batching",
+            "baseline Python onnxruntime, adopt's batching",
+        ),
+    ] {
+        match run_python_baseline(embedder, chunks, texts, pipeline) {
+            Ok((rate, detail)) => {
+                out.push_str(&format!("{label:<58} {rate:>8.1} chunks/s  ({detail})\n"))
+            }
+            Err(reason) => out.push_str(&format!("{label}: skipped: {reason}\n")),
+        }
     }
     out
 }
 
-/// Runs `benches/embed_baseline.py` on the chunk texts; its chunks/s and a few words on it.
+/// Runs `benches/embed_baseline.py --pipeline PIPELINE` on the chunk texts; its chunks/s and a
+/// few words on it.
 fn run_python_baseline(
     embedder: &dyn Embedder,
     chunks: &[adopt_kb::Chunk],
     texts: &[String],
+    pipeline: &str,
 ) -> Result<(f64, String), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let chunks_file = dir.path().join("chunks.jsonl");
@@ -257,6 +277,7 @@ fn run_python_baseline(
         .arg(&script)
         .arg(adopt_embed_model_dir()?)
         .arg(&chunks_file)
+        .args(["--pipeline", pipeline])
         .arg("--check")
         .arg(&check_file)
         .output()
@@ -291,7 +312,11 @@ fn run_python_baseline(
     Ok((
         rate,
         format!(
-            "onnxruntime {}, {} threads, {} batches, min cosine vs adopt {cosine:.4}",
+            "{}onnxruntime {}, {} threads, {} batches, min cosine vs adopt {cosine:.4}",
+            result["fastembed"]
+                .as_str()
+                .map(|v| format!("fastembed {v}, "))
+                .unwrap_or_default(),
             result["onnxruntime"].as_str().unwrap_or("?"),
             result["threads"],
             result["batches"]

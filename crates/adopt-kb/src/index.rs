@@ -115,7 +115,7 @@ pub(crate) fn hit_from_payload(chunk_id: String, score: f32, payload: &Map<Strin
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
-    /// Dense and sparse candidates fused by reciprocal rank.
+    /// Dense and sparse candidates fused into one ranking (see [`crate::Fusion`]).
     #[default]
     Hybrid,
     Dense,
@@ -233,41 +233,9 @@ pub trait VectorIndex: Send + Sync {
     fn flush(&self) -> Result<()>;
 }
 
-/// Reciprocal rank fusion of ranked id lists: `score(d) = Σ_lists 1 / (k + rank(d))` with rank
-/// counted from 0, exactly as Qdrant's RRF does (so `k` means the same in both). The index fuses
-/// inside Qdrant; this one fuses lists computed elsewhere (the benchmark's in-memory baseline).
-/// `k` below 1 is taken as 1.
-pub fn reciprocal_rank_fusion<T: Clone + Eq + std::hash::Hash + Ord>(
-    lists: &[Vec<T>],
-    k: usize,
-) -> Vec<(T, f32)> {
-    let mut scores: std::collections::HashMap<T, f32> = std::collections::HashMap::new();
-    for list in lists {
-        for (i, id) in list.iter().enumerate() {
-            *scores.entry(id.clone()).or_default() += 1.0 / (k.max(1) as f32 + i as f32);
-        }
-    }
-    let mut out: Vec<(T, f32)> = scores.into_iter().collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rrf_by_hand() {
-        // k = 2, ranks from 0: a is at 0 and 1 -> 1/2 + 1/3; b the same; c at 2 once -> 1/4.
-        let fused = reciprocal_rank_fusion(&[vec!["a", "b", "c"], vec!["b", "a"]], 2);
-        assert_eq!(fused.len(), 3);
-        assert!((fused[0].1 - (1.0 / 2.0 + 1.0 / 3.0)).abs() < 1e-6);
-        assert_eq!((fused[0].0, fused[1].0), ("a", "b"), "ties broken by id");
-        assert_eq!(fused[2], ("c", 1.0 / 4.0));
-        // A document found by one list only ranks below one found by both.
-        let fused = reciprocal_rank_fusion(&[vec![1, 2], vec![3, 2]], 60);
-        assert_eq!(fused[0].0, 2);
-    }
 
     #[test]
     fn payload_round_trips_to_a_hit() {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::{approx_token_count, Chunk, ChunkSettings, Chunker};
 use crate::edge::EdgeIndex;
 use crate::error::{KbError, Result};
+use crate::fusion::Fusion;
 use crate::index::{
     ChunkFilter, Hit, IndexQuery, IndexSpec, IndexedChunk, SearchMode, VectorIndex,
 };
@@ -26,9 +27,21 @@ pub struct KbSettings {
     pub sparse: SparseSettings,
     /// Chunks per upsert call.
     pub upsert_batch: usize,
-    /// `k` of reciprocal rank fusion in hybrid search (rank counted from 0, as in Qdrant).
+    /// How hybrid search combines dense and sparse candidates.
+    pub fusion: Fusion,
+    /// `k` of reciprocal rank fusion (`fusion = "rrf"`; rank counted from 0, as in Qdrant).
     pub rrf_k: usize,
     /// Candidates each of dense and sparse search contributes to hybrid fusion.
+    pub prefetch: usize,
+}
+
+/// The settings that shape answers rather than the index. The manifest records them, so a
+/// later `adopt kb query` searches the way the build was configured to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SearchSettings {
+    pub fusion: Fusion,
+    pub rrf_k: usize,
     pub prefetch: usize,
 }
 
@@ -38,6 +51,7 @@ impl Default for KbSettings {
             chunking: ChunkSettings::default(),
             sparse: SparseSettings::default(),
             upsert_batch: 256,
+            fusion: Fusion::default(),
             rrf_k: 60,
             prefetch: 50,
         }
@@ -45,6 +59,23 @@ impl Default for KbSettings {
 }
 
 impl KbSettings {
+    pub fn search(&self) -> SearchSettings {
+        SearchSettings {
+            fusion: self.fusion,
+            rrf_k: self.rrf_k,
+            prefetch: self.prefetch,
+        }
+    }
+
+    pub fn with_search(self, s: SearchSettings) -> Self {
+        KbSettings {
+            fusion: s.fusion,
+            rrf_k: s.rrf_k,
+            prefetch: s.prefetch,
+            ..self
+        }
+    }
+
     /// Every problem at once.
     pub fn validate(&self) -> Result<()> {
         let mut errors = self.chunking.validate().err().unwrap_or_default();
@@ -206,6 +237,19 @@ impl KnowledgeBase {
         &self.settings
     }
 
+    /// Searches with the fusion, `rrf-k` and prefetch the last build recorded (when it did):
+    /// for callers that open an existing knowledge base without its pipeline file.
+    pub fn use_recorded_search(&mut self) {
+        if let Some(s) = self.manifest.as_ref().and_then(|m| m.search) {
+            self.settings = self.settings.clone().with_search(s);
+        }
+    }
+
+    /// Searches with other fusion settings from now on.
+    pub fn set_search(&mut self, s: SearchSettings) {
+        self.settings = self.settings.clone().with_search(s);
+    }
+
     /// Brings the index in line with `docs`: chunks of new and changed documents are upserted,
     /// chunks of documents no longer present are deleted, unchanged documents are not touched.
     /// With no change at all nothing is written. Without an embedder the knowledge base is
@@ -280,6 +324,13 @@ impl KnowledgeBase {
         stats.docs_removed = removed.len();
 
         if full_reason.is_none() && todo.is_empty() && removed.is_empty() {
+            if let Some(m) = self.manifest.as_mut() {
+                if m.search != Some(self.settings.search()) {
+                    // Only how to search changed: record it, leave the index alone.
+                    m.search = Some(self.settings.search());
+                    m.write(&self.paths.manifest())?;
+                }
+            }
             stats.chunks_total = self.index.count(&ChunkFilter::default())?;
             stats.total_seconds = started.elapsed().as_secs_f64();
             return Ok(stats);
@@ -305,9 +356,11 @@ impl KnowledgeBase {
                 chunking: self.settings.chunking.clone(),
                 sparse: self.settings.sparse,
                 avg_doc_len: 0.0,
+                search: None,
                 docs: BTreeMap::new(),
             },
         };
+        manifest.search = Some(self.settings.search());
 
         for id in &removed {
             self.index.delete_doc(id)?;
@@ -471,55 +524,19 @@ impl KnowledgeBase {
         };
         let mut hits = match query.mode {
             SearchMode::Hybrid => {
-                // Fused here rather than in the index: Qdrant ranks tied candidates in whatever
-                // order they come, so the same query on two builds of the same documents could
-                // fuse differently. Tied scores share a rank, so the result is the same on
-                // every build and on every backend.
+                // Fused here rather than in the index, so that ties rank the same on every
+                // build and backend (see `fusion`).
                 let lists = [
                     search(SearchMode::Dense, prefetch)?,
                     search(SearchMode::Sparse, prefetch)?,
                 ];
-                fuse_rrf(&lists, self.settings.rrf_k)
+                self.settings.fusion.fuse(&lists, self.settings.rrf_k)
             }
             mode => search(mode, query.top_k)?,
         };
         hits.truncate(query.top_k);
         Ok(hits)
     }
-}
-
-/// Reciprocal rank fusion of ranked hit lists, `score = Σ 1 / (k + rank)` with rank from 0 as
-/// in Qdrant, where hits with equal scores in a list share the rank of the first of them. The
-/// result is ordered by fused score, then chunk id.
-fn fuse_rrf(lists: &[Vec<Hit>], k: usize) -> Vec<Hit> {
-    let k = k.max(1) as f64;
-    let mut fused: BTreeMap<String, (f64, Hit)> = BTreeMap::new();
-    for list in lists {
-        let mut rank = 0;
-        for (i, h) in list.iter().enumerate() {
-            if i > 0 && h.score != list[i - 1].score {
-                rank = i;
-            }
-            let add = 1.0 / (k + rank as f64);
-            fused
-                .entry(h.chunk_id.clone())
-                .and_modify(|e| e.0 += add)
-                .or_insert_with(|| (add, h.clone()));
-        }
-    }
-    let mut out: Vec<Hit> = fused
-        .into_values()
-        .map(|(score, mut h)| {
-            h.score = score as f32;
-            h
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.chunk_id.cmp(&b.chunk_id))
-    });
-    out
 }
 
 fn embed_batch(e: &dyn Embedder, texts: &[String], doc: &Document) -> Result<Vec<Vec<f32>>> {
@@ -543,45 +560,4 @@ fn embed_batch(e: &dyn Embedder, texts: &[String], doc: &Document) -> Result<Vec
         });
     }
     Ok(vectors)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hit(id: &str, score: f32) -> Hit {
-        Hit {
-            chunk_id: id.into(),
-            doc_id: "d".into(),
-            source_path: "p".into(),
-            department: None,
-            unit: String::new(),
-            headings: vec![],
-            char_start: 0,
-            char_end: 0,
-            score,
-            text: String::new(),
-        }
-    }
-
-    #[test]
-    fn rrf_ties_share_a_rank_and_input_order_does_not_matter() {
-        let dense = vec![hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)];
-        // b and c tie in the sparse list: both rank 1, whichever order the index gave.
-        let sparse1 = vec![hit("a", 3.0), hit("b", 1.0), hit("c", 1.0)];
-        let sparse2 = vec![hit("a", 3.0), hit("c", 1.0), hit("b", 1.0)];
-        let f1 = fuse_rrf(&[dense.clone(), sparse1], 60);
-        let f2 = fuse_rrf(&[dense, sparse2], 60);
-        let ids = |f: &[Hit]| f.iter().map(|h| h.chunk_id.clone()).collect::<Vec<_>>();
-        assert_eq!(ids(&f1), vec!["a", "b", "c"]);
-        assert_eq!(ids(&f1), ids(&f2));
-        assert_eq!(
-            f1.iter().map(|h| h.score).collect::<Vec<_>>(),
-            f2.iter().map(|h| h.score).collect::<Vec<_>>()
-        );
-        // a: first in both lists.
-        assert!((f1[0].score - (2.0 / 60.0) as f32).abs() < 1e-7);
-        // c: rank 2 in dense, rank 1 (tied) in sparse.
-        assert!((f1[2].score - (1.0 / 62.0 + 1.0 / 61.0) as f32).abs() < 1e-7);
-    }
 }

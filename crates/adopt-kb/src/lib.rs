@@ -9,6 +9,7 @@ pub mod cmrc;
 pub mod edge;
 pub mod error;
 pub mod eval;
+pub mod fusion;
 pub mod index;
 pub mod kb;
 pub mod manifest;
@@ -20,11 +21,9 @@ pub use cmrc::{load_cmrc, CmrcSet};
 pub use edge::EdgeIndex;
 pub use error::{KbError, Result};
 pub use eval::{evaluate, read_eval_queries, write_eval_queries, EvalQuery, EvalReport, EvalTally};
-pub use index::{
-    reciprocal_rank_fusion, ChunkFilter, Hit, IndexQuery, IndexSpec, IndexedChunk, SearchMode,
-    VectorIndex,
-};
-pub use kb::{BuildStats, KbPaths, KbSettings, KnowledgeBase, Query};
+pub use fusion::{fuse_dbsf, fuse_rrf, Fusion};
+pub use index::{ChunkFilter, Hit, IndexQuery, IndexSpec, IndexedChunk, SearchMode, VectorIndex};
+pub use kb::{BuildStats, KbPaths, KbSettings, KnowledgeBase, Query, SearchSettings};
 pub use manifest::{document_hash, DocEntry, Manifest};
 pub use server::{ServerIndex, ServerSettings};
 pub use sparse::{Bm25Encoder, CjkTerms, MemoryBm25, SparseSettings, SparseVec, TermTokenizer};

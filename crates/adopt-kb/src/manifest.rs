@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::ChunkSettings;
 use crate::error::{KbError, Result};
+use crate::kb::SearchSettings;
 use crate::sparse::SparseSettings;
 
 /// Bumped when the chunk or vector layout changes in a way old indexes cannot serve.
@@ -29,6 +30,9 @@ pub struct Manifest {
     /// Average BM25 document length, fixed at the last full build so that stored document
     /// vectors stay comparable as documents come and go.
     pub avg_doc_len: f32,
+    /// How the build was configured to search (absent in manifests of older builds).
+    #[serde(default)]
+    pub search: Option<SearchSettings>,
     pub docs: BTreeMap<String, DocEntry>,
 }
 

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use adopt_core::layout::write_atomic;
 use adopt_core::{Embedder, Reporter, RunDir};
 use adopt_kb::{
-    BuildStats, ChunkFilter, ChunkSettings, EvalReport, KbPaths, KbSettings, KnowledgeBase, Query,
-    SearchMode, ServerIndex, ServerSettings, SparseSettings,
+    BuildStats, ChunkFilter, ChunkSettings, EvalReport, Fusion, KbPaths, KbSettings, KnowledgeBase,
+    Query, SearchMode, ServerIndex, ServerSettings, SparseSettings,
 };
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +57,9 @@ pub struct KbStageSettings {
     pub sparse: SparseSettings,
     /// Chunks per upsert call.
     pub upsert_batch: usize,
+    /// How hybrid search fuses dense and sparse candidates: `dbsf` (scores scaled by each
+    /// list's spread, Qdrant's DBSF) or `rrf` (reciprocal rank).
+    pub fusion: Fusion,
     /// `k` of reciprocal rank fusion in hybrid search.
     pub rrf_k: usize,
     /// Candidates each of dense and sparse search contributes to hybrid fusion.
@@ -76,6 +79,7 @@ impl Default for KbStageSettings {
             chunking: kb.chunking,
             sparse: kb.sparse,
             upsert_batch: kb.upsert_batch,
+            fusion: kb.fusion,
             rrf_k: kb.rrf_k,
             prefetch: kb.prefetch,
         }
@@ -89,6 +93,7 @@ impl KbStageSettings {
             chunking: self.chunking.clone(),
             sparse: self.sparse,
             upsert_batch: self.upsert_batch,
+            fusion: self.fusion,
             rrf_k: self.rrf_k,
             prefetch: self.prefetch,
         }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use adopt_core::Embedder;
-use adopt_kb::{ChunkFilter, KbPaths, KnowledgeBase, Query, SearchMode};
+use adopt_kb::{ChunkFilter, Fusion, KbPaths, KnowledgeBase, Query, SearchMode};
 use adopt_pipeline::{Embeddings, KbStageSettings};
 use anyhow::Context;
 
@@ -66,6 +66,15 @@ struct BuildArgs {
     json: bool,
 }
 
+/// How hybrid search fuses, when not as the build recorded.
+#[derive(Debug, clap::Args)]
+struct FusionArgs {
+    /// Hybrid fusion: `dbsf` (each list's scores scaled by its own spread, then summed) or
+    /// `rrf` (reciprocal rank) [default: what the build was configured with, else dbsf].
+    #[arg(long, value_name = "METHOD")]
+    fusion: Option<String>,
+}
+
 #[derive(Debug, clap::Args)]
 struct QueryArgs {
     /// What to search for.
@@ -76,10 +85,13 @@ struct QueryArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     top_k: usize,
 
-    /// `hybrid` (dense + BM25 fused by reciprocal rank), `dense` or `sparse` [default: hybrid,
-    /// or sparse for a keyword-only knowledge base].
+    /// `hybrid` (dense + BM25 fused, see --fusion), `dense` or `sparse` [default: hybrid, or
+    /// sparse for a keyword-only knowledge base].
     #[arg(long, value_name = "MODE")]
     mode: Option<String>,
+
+    #[command(flatten)]
+    fusion: FusionArgs,
 
     /// Only chunks whose FIELD equals VALUE; FIELD is department, doc_id or source_path.
     /// Repeat for several conditions (all must hold).
@@ -104,6 +116,9 @@ struct EvalArgs {
     /// Modes to score (repeatable) [default: every mode the index supports].
     #[arg(long, value_name = "MODE")]
     mode: Vec<String>,
+
+    #[command(flatten)]
+    fusion: FusionArgs,
 
     #[command(flatten)]
     model: ModelArgs,
@@ -232,10 +247,12 @@ fn build(cli: &Cli, args: &BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the run's knowledge base with the embedder it was built with, if that is available.
+/// Opens the run's knowledge base with the embedder it was built with, if that is available,
+/// searching as the build recorded unless `fusion` says otherwise.
 fn open(
     cli: &Cli,
     model: &ModelArgs,
+    fusion: &FusionArgs,
 ) -> anyhow::Result<(KnowledgeBase, Option<Arc<dyn Embedder>>)> {
     let run_dir = cli.run_dir(None);
     let paths = KbPaths::in_run(&run_dir);
@@ -245,8 +262,17 @@ fn open(
             paths.root().display()
         );
     }
-    let kb = adopt_pipeline::Backend::recorded(&run_dir)?
+    let mut kb = adopt_pipeline::Backend::recorded(&run_dir)?
         .open(&run_dir, adopt_kb::KbSettings::default())?;
+    kb.use_recorded_search();
+    if let Some(f) = &fusion.fusion {
+        let fusion =
+            Fusion::parse(f).with_context(|| format!("--fusion {f:?}: expected dbsf or rrf"))?;
+        kb.set_search(adopt_kb::SearchSettings {
+            fusion,
+            ..kb.settings().search()
+        });
+    }
     let built_with = kb.manifest().and_then(|m| m.embed_model.clone());
     let embedder = match (&built_with, &model.embeddings) {
         (None, _) => None,
@@ -285,7 +311,7 @@ fn parse_filter(conditions: &[String]) -> anyhow::Result<ChunkFilter> {
 }
 
 fn query(cli: &Cli, args: &QueryArgs) -> anyhow::Result<ExitCode> {
-    let (kb, embedder) = open(cli, &args.model)?;
+    let (kb, embedder) = open(cli, &args.model, &args.fusion)?;
     let mode = match &args.mode {
         Some(m) => parse_mode(m)?,
         None => adopt_pipeline::kb_stage::effective_mode(SearchMode::Hybrid, embedder.is_some()),
@@ -349,7 +375,7 @@ fn eval(cli: &Cli, args: &EvalArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let queries = adopt_kb::read_eval_queries(&path)?;
-    let (kb, embedder) = open(cli, &args.model)?;
+    let (kb, embedder) = open(cli, &args.model, &args.fusion)?;
     let modes: Vec<SearchMode> = if args.mode.is_empty() {
         if embedder.is_some() {
             SearchMode::ALL.to_vec()
@@ -382,7 +408,13 @@ fn eval(cli: &Cli, args: &EvalArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{} questions from {}", queries.len(), path.display())?;
+    writeln!(
+        out,
+        "{} questions from {} (hybrid fusion: {})",
+        queries.len(),
+        path.display(),
+        kb.settings().fusion
+    )?;
     writeln!(
         out,
         "{:<7} {:>6} {:>6} {:>6} {:>7} {:>6} {:>8} {:>9} {:>9}",

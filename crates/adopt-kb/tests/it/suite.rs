@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use adopt_core::{Document, Embedder, NoopReporter};
 use adopt_kb::chunk::chunk_id;
 use adopt_kb::{
-    evaluate, load_cmrc, Chunk, ChunkFilter, ChunkKind, CmrcSet, IndexQuery, IndexSpec,
-    IndexedChunk, KbPaths, KbSettings, KnowledgeBase, Query, SearchMode, SparseVec,
+    evaluate, load_cmrc, Chunk, ChunkFilter, ChunkKind, CmrcSet, Fusion, IndexQuery, IndexSpec,
+    IndexedChunk, KbPaths, KbSettings, KnowledgeBase, Query, SearchMode, SearchSettings, SparseVec,
 };
 
 use crate::backends::Backend;
@@ -164,6 +164,27 @@ pub fn build_query_rebuild(
         "a no-change rebuild wrote files"
     );
 
+    // Only the search settings change: the manifest records them and the index is untouched,
+    // so a knowledge base opened later (`adopt kb query`) searches the same way.
+    let rrf = SearchSettings {
+        fusion: Fusion::Rrf,
+        rrf_k: 10,
+        prefetch: 20,
+    };
+    kb.set_search(rrf);
+    let retuned = kb.build(&set.documents, embedder, &NoopReporter).unwrap();
+    assert!(!retuned.wrote, "{retuned:?}");
+    let changed: Vec<PathBuf> = file_bytes(dir.path())
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(changed, vec![paths.manifest()]);
+    let recorded = adopt_kb::Manifest::read(&paths.manifest())
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.search, Some(rrf));
+
     // One document removed: exactly its chunks go.
     let gone = &set.documents[1];
     let gone_chunks = kb.index().chunk_ids(&gone.doc_id).unwrap();
@@ -207,8 +228,11 @@ pub fn build_query_rebuild(
     assert_index_matches_manifest(&kb);
     drop(kb);
 
-    // Reopened, the knowledge base answers the same.
-    let kb = open_kb(backend, &paths);
+    // Reopened, the knowledge base answers the same, and searches as the build recorded.
+    let mut kb = open_kb(backend, &paths);
+    assert_eq!(kb.settings().search(), KbSettings::default().search());
+    kb.use_recorded_search();
+    assert_eq!(kb.settings().search(), rrf);
     assert_eq!(
         kb.index().count(&ChunkFilter::default()).unwrap(),
         back.chunks_total
