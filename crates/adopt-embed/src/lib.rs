@@ -4,9 +4,11 @@
 //!
 //! ONNX Runtime is loaded at run time from a shared library (`$ORT_DYLIB_PATH`, or the copy that
 //! `models/prepare.py` puts beside the model); a missing or too old library is an error, not a
-//! panic. Downloading models from a hub is not built in: prepare them with the script.
+//! panic. Downloading from the Hugging Face Hub is opt-in (the `hub` feature, see [`hub`]);
+//! without it nothing here talks to a model hub.
 
 mod error;
+pub mod hub;
 mod runtime;
 mod spec;
 

