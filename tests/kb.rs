@@ -140,6 +140,20 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     assert!(sparse["hit_at_5"].as_f64().unwrap() >= 0.9, "{sparse}");
     assert!(sparse["hit_at_1"].as_f64().unwrap() >= 0.7, "{sparse}");
 
+    // A fusion method that does not exist is refused by name.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_adopt"))
+        .arg("--run-dir")
+        .arg(&run)
+        .args(["kb", "query", "法院", "--fusion", "bogus"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(
+        stderr.contains("--fusion \"bogus\": expected dbsf or rrf"),
+        "{stderr}"
+    );
+
     // English text from a real PDF comes back from its page, and filters hold.
     let top = top_sources(&run, "Supreme Court Knowles Warden petitioner", "3");
     assert!(top[0].ends_with("scotus-transcript-p1.pdf"), "{top:?}");

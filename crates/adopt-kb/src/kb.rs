@@ -17,6 +17,10 @@ use crate::index::{
 use crate::manifest::{document_hash, DocEntry, Manifest, MANIFEST_VERSION};
 use crate::sparse::{Bm25Encoder, SparseSettings};
 
+/// The most candidates one search fetches to find the end of a group of equal scores at its
+/// cut; beyond it (thousands of identical chunks) the cut is left as the index made it.
+const MAX_TIE_FETCH: usize = 4096;
+
 /// Settings of a knowledge base, resolved from the pipeline file or command line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
@@ -504,23 +508,35 @@ impl KnowledgeBase {
         }
         let prefetch = self.settings.prefetch.max(query.top_k);
         let search = |mode: SearchMode, limit: usize| -> Result<Vec<Hit>> {
-            let mut hits = self.index.query(&IndexQuery {
-                mode,
-                dense: dense.as_deref(),
-                sparse: sparse.as_ref(),
-                filter: &query.filter,
-                limit,
-                prefetch,
-                rrf_k: self.settings.rrf_k,
-            })?;
             // Equal scores are common (BM25 on short table rows, duplicated text) and an index
-            // returns them in no fixed order: order them by chunk id.
-            hits.sort_by(|a, b| {
-                b.score
-                    .total_cmp(&a.score)
-                    .then_with(|| a.chunk_id.cmp(&b.chunk_id))
-            });
-            Ok(hits)
+            // returns them in no fixed order, nor says which of a tied group made its cut. So
+            // ask for more than `limit` until the group tied at the cut is complete, order
+            // ties by chunk id, then cut: the same hits on every build of the same documents.
+            let mut want = limit + 1;
+            loop {
+                let mut hits = self.index.query(&IndexQuery {
+                    mode,
+                    dense: dense.as_deref(),
+                    sparse: sparse.as_ref(),
+                    filter: &query.filter,
+                    limit: want,
+                    prefetch,
+                    rrf_k: self.settings.rrf_k,
+                })?;
+                hits.sort_by(|a, b| {
+                    b.score
+                        .total_cmp(&a.score)
+                        .then_with(|| a.chunk_id.cmp(&b.chunk_id))
+                });
+                let complete = hits.len() < want
+                    || hits[limit - 1].score != hits[want - 1].score
+                    || want >= MAX_TIE_FETCH.max(limit + 1);
+                if complete {
+                    hits.truncate(limit);
+                    return Ok(hits);
+                }
+                want = (want * 4).min(MAX_TIE_FETCH.max(limit + 1));
+            }
         };
         let mut hits = match query.mode {
             SearchMode::Hybrid => {

@@ -53,6 +53,10 @@ on_every_backend! {
         suite::index_round_trip(backend);
     }
 
+    fn ties_at_the_cut_are_cut_by_chunk_id(backend) {
+        suite::ties_at_the_cut_are_cut_by_chunk_id(backend);
+    }
+
     fn keyword_kb_on_cmrc(backend) {
         suite::build_query_rebuild(backend, None, &[(SearchMode::Sparse, 0.9)]);
     }

@@ -420,3 +420,57 @@ pub fn index_round_trip(backend: &dyn Backend) {
         "{err}"
     );
 }
+
+/// Twelve documents with the same text tie on every BM25 score. Whatever order they were
+/// indexed in and whichever of them the index puts at its cut, a search returns the tied chunks
+/// with the smallest ids, so two builds of the same documents answer the same.
+pub fn ties_at_the_cut_are_cut_by_chunk_id(backend: &dyn Backend) {
+    let docs: Vec<Document> = (0..12)
+        .map(|i| Document {
+            doc_id: format!("doc{i:02}"),
+            source_path: format!("finance/form-{i:02}.md"),
+            department: Some("finance".into()),
+            format: adopt_core::Format::Markdown,
+            title: None,
+            author: None,
+            created: None,
+            page_count: 1,
+            text: "报销流程：填写报销单，部门经理签字后交财务部。".into(),
+            unit_labels: vec![],
+            encoding: None,
+            byte_size: 0,
+            modified_ms: 0,
+            content_hash: String::new(),
+            warnings: vec![],
+            tables: vec![],
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for order in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = KbPaths::new(dir.path().join("kb"));
+        let mut kb = open_kb(backend, &paths);
+        let mut these = docs.clone();
+        if order {
+            these.reverse();
+        }
+        kb.build(&these, None, &NoopReporter).unwrap();
+        let mut all: Vec<String> = kb
+            .manifest()
+            .unwrap()
+            .docs
+            .values()
+            .flat_map(|e| e.chunk_ids.clone())
+            .collect();
+        all.sort();
+        assert_eq!(all.len(), 12, "one chunk per document");
+        let hits = kb
+            .query(&Query::new("报销单", 3, SearchMode::Sparse), None)
+            .unwrap();
+        let got: Vec<String> = hits.iter().map(|h| h.chunk_id.clone()).collect();
+        assert!(hits.iter().all(|h| h.score == hits[0].score), "{hits:?}");
+        assert_eq!(got, all[..3].to_vec());
+        answers.push(got);
+    }
+    assert_eq!(answers[0], answers[1]);
+}
