@@ -1,5 +1,5 @@
-//! End-to-end tests of `adopt kb` on real files: CMRC 2018 passages written as Markdown and
-//! HTML plus real-world PDFs from the shared corpus are collected, indexed, queried and
+//! End-to-end tests of `adopt kb` on real files: CMRC 2018 passages written as Markdown, HTML
+//! and two-page Chinese PDFs plus real-world PDFs from the shared corpus are collected, indexed, queried and
 //! evaluated; deleting files removes exactly their chunks; and a model-size trial answers RAG
 //! questions with context retrieved from the knowledge base by the in-process local engine.
 
@@ -44,15 +44,24 @@ fn cmrc(n: usize) -> Vec<Passage> {
         .collect()
 }
 
-/// Department folders: `wiki/` (Markdown), `web/` (HTML), `public/` (corpus PDFs, one of them
-/// empty and so quarantined, never indexed). Returns the queries file.
+/// Department folders: `wiki/` (Markdown), `web/` (HTML), `archive/` (PDF, two pages, written
+/// here with a CJK font as reportlab writes Chinese), `public/` (corpus PDFs, one of them empty
+/// and so quarantined, never indexed). Returns the queries file.
 fn write_sources(src: &Path, passages: &[Passage]) -> PathBuf {
-    for d in ["wiki", "web", "public"] {
+    for d in ["wiki", "web", "archive", "public"] {
         std::fs::create_dir_all(src.join(d)).unwrap();
     }
     let mut queries = String::new();
     for (i, (id, title, text, qas)) in passages.iter().enumerate() {
-        let name = if i % 2 == 0 {
+        let name = if i % 3 == 2 {
+            let name = format!("{id}.pdf");
+            let [first, second] = two_pages(text);
+            write_cjk_pdf(
+                &src.join("archive").join(&name),
+                &[format!("{title}\n{first}"), second],
+            );
+            name
+        } else if i % 3 == 0 {
             let name = format!("{id}.md");
             std::fs::write(
                 src.join("wiki").join(&name),
@@ -89,6 +98,78 @@ fn write_sources(src: &Path, passages: &[Passage]) -> PathBuf {
     let path = src.parent().unwrap().join("queries.jsonl");
     std::fs::write(&path, queries).unwrap();
     path
+}
+
+/// A passage as two pages, cut after the first sentence end past the middle.
+fn two_pages(text: &str) -> [String; 2] {
+    let chars: Vec<char> = text.chars().collect();
+    let cut = (chars.len() / 2..chars.len())
+        .find(|&k| chars[k] == '。')
+        .map_or(chars.len(), |k| k + 1);
+    [chars[..cut].iter().collect(), chars[cut..].iter().collect()]
+}
+
+/// A PDF with one page per entry of `pages`, its text in the Adobe-GB1 font STSong-Light
+/// (not embedded) through the UniGB-UCS2-H CMap, 28 characters a line: what reportlab's
+/// UnicodeCIDFont writes for Chinese.
+fn write_cjk_pdf(path: &Path, pages: &[String]) {
+    let mut objects: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        String::new(), // the page tree, once the pages are numbered
+        "<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H \
+         /DescendantFonts [4 0 R] >>"
+            .into(),
+        "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo \
+         << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 5 0 R /DW 1000 >>"
+            .into(),
+        "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] \
+         /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"
+            .into(),
+    ];
+    let mut kids = Vec::new();
+    for text in pages {
+        let mut content = String::from("BT /F1 12 Tf 14 TL 50 790 Td\n");
+        for para in text.split('\n') {
+            let chars: Vec<char> = para.chars().filter(|c| (*c as u32) < 0x10000).collect();
+            for line in chars.chunks(28) {
+                let hex: String = line.iter().map(|&c| format!("{:04X}", c as u32)).collect();
+                content.push_str(&format!("<{hex}> Tj T*\n"));
+            }
+        }
+        content.push_str("ET\n");
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ));
+        let content_id = objects.len();
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {content_id} 0 R \
+             /Resources << /Font << /F1 3 0 R >> >> >>"
+        ));
+        kids.push(format!("{} 0 R", objects.len()));
+    }
+    objects[1] = format!(
+        "<< /Type /Pages /Kids [{}] /Count {} >>",
+        kids.join(" "),
+        kids.len()
+    );
+    let mut pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for o in offsets {
+        tail.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    tail.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.extend_from_slice(tail.as_bytes());
+    std::fs::write(path, pdf).unwrap();
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {
@@ -139,6 +220,39 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     assert!(sparse["answer_queries"].as_u64().unwrap() >= 60, "{sparse}");
     assert!(sparse["hit_at_5"].as_f64().unwrap() >= 0.9, "{sparse}");
     assert!(sparse["hit_at_1"].as_f64().unwrap() >= 0.7, "{sparse}");
+
+    // A passage written as a two-page PDF is found on the page that holds the answer.
+    let (id, _, text, qas) = &passages[2];
+    let pages = two_pages(text);
+    let squash = |s: &str| s.split_whitespace().collect::<String>();
+    let mut checked = 0;
+    for (question, answer) in qas {
+        let page = match pages.iter().position(|p| p.contains(answer.as_str())) {
+            Some(i) if !pages[1 - i].contains(answer.as_str()) => i + 1,
+            _ => continue, // on both pages, or across the cut
+        };
+        let hits = json(&adopt(
+            &run,
+            &[
+                "kb", "query", question, "--mode", "sparse", "--top-k", "5", "--json",
+            ],
+        ));
+        let hit = hits
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| {
+                h["source_path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("{id}.pdf"))
+                    && squash(h["text"].as_str().unwrap()).contains(&squash(answer))
+            })
+            .unwrap_or_else(|| panic!("{question}: no chunk of {id}.pdf with {answer:?}: {hits}"));
+        assert_eq!(hit["unit"], format!("page {page}"), "{hit}");
+        checked += 1;
+    }
+    assert!(checked > 0, "no answer of {id} lies on one page only");
 
     // A fusion method that does not exist is refused by name.
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_adopt"))
