@@ -254,6 +254,29 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     }
     assert!(checked > 0, "no answer of {id} lies on one page only");
 
+    // The chunks of one PDF, as indexed: both pages, in order, nothing from elsewhere.
+    let rows = json(&adopt(
+        &run,
+        &["kb", "chunks", "--filter", "department=archive", "--json"],
+    ));
+    let rows = rows.as_array().unwrap();
+    assert!(
+        rows.iter().all(|r| r["department"] == "archive"),
+        "{rows:?}"
+    );
+    let of_pdf: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| {
+            r["source_path"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("{id}.pdf"))
+        })
+        .collect();
+    let units: Vec<&str> = of_pdf.iter().map(|r| r["unit"].as_str().unwrap()).collect();
+    assert_eq!(units.first(), Some(&"page 1"), "{units:?}");
+    assert_eq!(units.last(), Some(&"page 2"), "{units:?}");
+
     // A fusion method that does not exist is refused by name.
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_adopt"))
         .arg("--run-dir")

@@ -309,11 +309,10 @@ impl VectorIndex for EdgeIndex {
             .map_err(|e| self.err("count", e))
     }
 
-    fn chunk_ids(&self, doc_id: &str) -> Result<Vec<String>> {
+    fn chunks(&self, filter: &ChunkFilter, with_payload: bool) -> Result<Vec<Hit>> {
         let Some(shard) = self.shard.as_ref() else {
             return Ok(Vec::new());
         };
-        let op = format!("list chunks of doc {doc_id}");
         let mut out = Vec::new();
         let mut offset = None;
         loop {
@@ -321,22 +320,21 @@ impl VectorIndex for EdgeIndex {
                 .scroll(ScrollRequest {
                     offset,
                     limit: Some(1024),
-                    filter: Some(Filter {
-                        must: Some(vec![keyword_condition("doc_id", doc_id)]),
-                        ..Filter::default()
-                    }),
-                    with_payload: Some(WithPayloadInterface::Bool(false)),
+                    filter: filter_of(filter),
+                    with_payload: Some(WithPayloadInterface::Bool(with_payload)),
                     with_vector: WithVector::Bool(false),
                     order_by: None,
                 })
-                .map_err(|e| self.err(&op, e))?;
-            out.extend(records.iter().map(|r| id_string(&r.id)));
+                .map_err(|e| self.err("list chunks", e))?;
+            out.extend(records.into_iter().map(|r| {
+                let payload = r.payload.map(|p| p.0).unwrap_or_default();
+                hit_from_payload(id_string(&r.id), 0.0, &payload)
+            }));
             match next {
                 Some(n) => offset = Some(n),
                 None => break,
             }
         }
-        out.sort();
         Ok(out)
     }
 

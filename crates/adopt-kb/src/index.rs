@@ -225,8 +225,23 @@ pub trait VectorIndex: Send + Sync {
     fn query(&self, query: &IndexQuery<'_>) -> Result<Vec<Hit>>;
     /// Exact number of chunks matching `filter`.
     fn count(&self, filter: &ChunkFilter) -> Result<usize>;
+    /// Every stored chunk matching `filter`, in no particular order, with score 0; with
+    /// `with_payload` false only `chunk_id` is filled (cheap: for counting and comparing).
+    fn chunks(&self, filter: &ChunkFilter, with_payload: bool) -> Result<Vec<Hit>>;
     /// Ids of the chunks stored for a document, sorted.
-    fn chunk_ids(&self, doc_id: &str) -> Result<Vec<String>>;
+    fn chunk_ids(&self, doc_id: &str) -> Result<Vec<String>> {
+        let filter = ChunkFilter {
+            doc_id: Some(doc_id.to_string()),
+            ..ChunkFilter::default()
+        };
+        let mut ids: Vec<String> = self
+            .chunks(&filter, false)?
+            .into_iter()
+            .map(|h| h.chunk_id)
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
     /// Builds search structures (HNSW, merged segments); slow, so once at the end of a build.
     fn optimize(&self) -> Result<()>;
     /// Makes every write durable.

@@ -466,6 +466,29 @@ impl KnowledgeBase {
         Ok(stats)
     }
 
+    /// Every chunk the index holds that matches `filter`, with its payload, in reading order:
+    /// by source path, then position in the document.
+    pub fn chunks(&self, filter: &ChunkFilter) -> Result<Vec<Hit>> {
+        let mut chunks = self.index.chunks(filter, true)?;
+        chunks.sort_by(|a, b| {
+            (
+                &a.source_path,
+                &a.doc_id,
+                a.char_start,
+                a.char_end,
+                &a.chunk_id,
+            )
+                .cmp(&(
+                    &b.source_path,
+                    &b.doc_id,
+                    b.char_start,
+                    b.char_end,
+                    &b.chunk_id,
+                ))
+        });
+        Ok(chunks)
+    }
+
     /// Searches the knowledge base. Dense and hybrid modes need the embedder the index was
     /// built with.
     pub fn query(&self, query: &Query, embedder: Option<&dyn Embedder>) -> Result<Vec<Hit>> {

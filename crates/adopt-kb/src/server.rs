@@ -627,30 +627,34 @@ impl VectorIndex for ServerIndex {
         Ok(response.result.map_or(0, |r| r.count as usize))
     }
 
-    fn chunk_ids(&self, doc_id: &str) -> Result<Vec<String>> {
+    fn chunks(&self, filter: &ChunkFilter, with_payload: bool) -> Result<Vec<Hit>> {
         if self.spec.is_none() {
             return Ok(Vec::new());
         }
-        let op = format!("list chunks of doc {doc_id}");
         let mut out = Vec::new();
         let mut offset: Option<PointId> = None;
         loop {
             let mut request = ScrollPointsBuilder::new(&self.settings.collection)
-                .filter(doc_filter(doc_id))
                 .limit(SCROLL_PAGE)
-                .with_payload(false)
+                .with_payload(with_payload)
                 .with_vectors(false);
+            if let Some(f) = filter_of(filter) {
+                request = request.filter(f);
+            }
             if let Some(o) = offset.take() {
                 request = request.offset(o);
             }
-            let page = self.run(&op, self.client.scroll(request))?;
-            out.extend(page.result.iter().map(|p| id_string(p.id.as_ref())));
+            let page = self.run("list chunks", self.client.scroll(request))?;
+            out.extend(page.result.into_iter().map(|p| {
+                let payload: serde_json::Map<String, serde_json::Value> =
+                    Payload::from(p.payload).into();
+                hit_from_payload(id_string(p.id.as_ref()), 0.0, &payload)
+            }));
             match page.next_page_offset {
                 Some(next) => offset = Some(next),
                 None => break,
             }
         }
-        out.sort();
         Ok(out)
     }
 

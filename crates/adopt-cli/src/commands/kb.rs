@@ -1,4 +1,4 @@
-//! `adopt kb build|query|eval|status`.
+//! `adopt kb build|query|eval|status|chunks`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,6 +30,25 @@ enum KbCommand {
     Eval(EvalArgs),
     /// What the knowledge base holds, checked against the index itself.
     Status(StatusArgs),
+    /// List the indexed chunks (as the index stores them) in reading order, to see how the
+    /// documents were cut.
+    Chunks(ChunksArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ChunksArgs {
+    /// Only chunks whose FIELD equals VALUE; FIELD is department, doc_id or source_path.
+    /// Repeat for several conditions (all must hold).
+    #[arg(long, value_name = "FIELD=VALUE")]
+    filter: Vec<String>,
+
+    /// Print each chunk's whole text, not its first 160 characters.
+    #[arg(long)]
+    full: bool,
+
+    /// Print the chunks as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,6 +160,7 @@ pub fn run(cli: &Cli, args: &KbArgs) -> anyhow::Result<ExitCode> {
         KbCommand::Query(a) => query(cli, a),
         KbCommand::Eval(a) => eval(cli, a),
         KbCommand::Status(a) => status(cli, a),
+        KbCommand::Chunks(a) => chunks(cli, a),
     }
 }
 
@@ -504,4 +524,91 @@ fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// One chunk as `adopt kb chunks --json` prints it.
+#[derive(Debug, serde::Serialize)]
+struct ChunkRow<'a> {
+    chunk_id: &'a str,
+    doc_id: &'a str,
+    source_path: &'a str,
+    department: Option<&'a str>,
+    unit: &'a str,
+    headings: &'a [String],
+    char_start: u64,
+    char_end: u64,
+    text: &'a str,
+}
+
+fn chunks(cli: &Cli, args: &ChunksArgs) -> anyhow::Result<ExitCode> {
+    let run_dir = cli.run_dir(None);
+    let paths = KbPaths::in_run(&run_dir);
+    if !paths.manifest().is_file() {
+        anyhow::bail!(
+            "{}: no knowledge base here; run `adopt kb build` first",
+            paths.root().display()
+        );
+    }
+    let kb = adopt_pipeline::Backend::recorded(&run_dir)?
+        .open(&run_dir, adopt_kb::KbSettings::default())?;
+    let chunks = kb.chunks(&parse_filter(&args.filter)?)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let rows: Vec<ChunkRow<'_>> = chunks
+            .iter()
+            .map(|h| ChunkRow {
+                chunk_id: &h.chunk_id,
+                doc_id: &h.doc_id,
+                source_path: &h.source_path,
+                department: h.department.as_deref(),
+                unit: &h.unit,
+                headings: &h.headings,
+                char_start: h.char_start,
+                char_end: h.char_end,
+                text: &h.text,
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let docs: std::collections::BTreeSet<&str> = chunks.iter().map(|h| h.doc_id.as_str()).collect();
+    for h in &chunks {
+        let mut place = h.source_path.clone();
+        if !h.unit.is_empty() && h.unit != "text" {
+            place.push_str(&format!(" ({})", h.unit));
+        }
+        if let Some(d) = &h.department {
+            place.push_str(&format!(" [{d}]"));
+        }
+        writeln!(
+            out,
+            "{place}  chars {}..{}  {}",
+            h.char_start, h.char_end, h.chunk_id
+        )?;
+        if !h.headings.is_empty() {
+            writeln!(out, "    § {}", h.headings.join(" > "))?;
+        }
+        let text = if args.full {
+            h.text.clone()
+        } else {
+            let mut t: String = h.text.chars().take(160).collect();
+            t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+            if h.text.chars().count() > 160 {
+                t.push_str(" …");
+            }
+            t
+        };
+        for line in text.lines() {
+            writeln!(out, "    {line}")?;
+        }
+    }
+    writeln!(
+        out,
+        "{} chunks from {} documents in {}",
+        chunks.len(),
+        docs.len(),
+        kb.index().location()
+    )?;
+    Ok(ExitCode::SUCCESS)
 }

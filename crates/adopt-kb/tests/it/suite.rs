@@ -90,6 +90,28 @@ pub fn build_query_rebuild(
     assert_eq!(stats.chunks_total, stats.chunks_upserted);
     assert!(stats.chunks_total >= n_docs, "{stats:?}");
     assert_index_matches_manifest(&kb);
+
+    // Listing gives every chunk with its payload, a document's chunks in reading order.
+    assert_eq!(
+        kb.chunks(&ChunkFilter::default()).unwrap().len(),
+        stats.chunks_total
+    );
+    let first = &set.documents[0];
+    let listed = kb
+        .chunks(&ChunkFilter {
+            doc_id: Some(first.doc_id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut ids: Vec<String> = listed.iter().map(|h| h.chunk_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, kb.index().chunk_ids(&first.doc_id).unwrap());
+    assert!(listed
+        .windows(2)
+        .all(|w| w[0].char_start <= w[1].char_start));
+    assert!(listed
+        .iter()
+        .all(|h| h.source_path == first.source_path && !h.text.is_empty()));
     println!(
         "{}: built {} chunks from {} passages in {:.1} s",
         kb.index().location(),
