@@ -267,13 +267,9 @@ fn build(cli: &Cli, args: &BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the run's knowledge base with the embedder it was built with, if that is available,
-/// searching as the build recorded unless `fusion` says otherwise.
-fn open(
-    cli: &Cli,
-    model: &ModelArgs,
-    fusion: &FusionArgs,
-) -> anyhow::Result<(KnowledgeBase, Option<Arc<dyn Embedder>>)> {
+/// Opens the run's knowledge base where its last build put it (run directory or server); an
+/// error when there is none.
+fn open_existing(cli: &Cli) -> anyhow::Result<KnowledgeBase> {
     let run_dir = cli.run_dir(None);
     let paths = KbPaths::in_run(&run_dir);
     if !paths.manifest().is_file() {
@@ -282,8 +278,18 @@ fn open(
             paths.root().display()
         );
     }
-    let mut kb = adopt_pipeline::Backend::recorded(&run_dir)?
-        .open(&run_dir, adopt_kb::KbSettings::default())?;
+    Ok(adopt_pipeline::Backend::recorded(&run_dir)?
+        .open(&run_dir, adopt_kb::KbSettings::default())?)
+}
+
+/// Opens the run's knowledge base with the embedder it was built with, if that is available,
+/// searching as the build recorded unless `fusion` says otherwise.
+fn open(
+    cli: &Cli,
+    model: &ModelArgs,
+    fusion: &FusionArgs,
+) -> anyhow::Result<(KnowledgeBase, Option<Arc<dyn Embedder>>)> {
+    let mut kb = open_existing(cli)?;
     kb.use_recorded_search();
     if let Some(f) = &fusion.fusion {
         let fusion =
@@ -541,16 +547,7 @@ struct ChunkRow<'a> {
 }
 
 fn chunks(cli: &Cli, args: &ChunksArgs) -> anyhow::Result<ExitCode> {
-    let run_dir = cli.run_dir(None);
-    let paths = KbPaths::in_run(&run_dir);
-    if !paths.manifest().is_file() {
-        anyhow::bail!(
-            "{}: no knowledge base here; run `adopt kb build` first",
-            paths.root().display()
-        );
-    }
-    let kb = adopt_pipeline::Backend::recorded(&run_dir)?
-        .open(&run_dir, adopt_kb::KbSettings::default())?;
+    let kb = open_existing(cli)?;
     let chunks = kb.chunks(&parse_filter(&args.filter)?)?;
     let mut out = std::io::stdout().lock();
     if args.json {
