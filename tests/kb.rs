@@ -344,6 +344,34 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     let top = top_sources(&run, &gone_md.3[0].0, "10");
     assert!(!top.iter().any(|s| s.contains(&gone_md.0)), "{top:?}");
 
+    // An edited file comes back from collect under a new id (ids follow content): the build
+    // counts it as changed, replaces its chunks, and the new text is found.
+    let (edited, _, _, _) = &passages[3];
+    let path = src.join("wiki").join(format!("{edited}.md"));
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n补充：本馆闭馆日为每周一，节假日照常开放。\n");
+    std::fs::write(&path, text).unwrap();
+    adopt(&run, &["collect", src.to_str().unwrap()]);
+    let build = json(&adopt(
+        &run,
+        &["kb", "build", "--embeddings", "off", "--json"],
+    ));
+    let b = &build["build"];
+    assert_eq!(
+        (
+            b["docs_changed"].as_u64(),
+            b["docs_added"].as_u64(),
+            b["docs_removed"].as_u64()
+        ),
+        (Some(1), Some(0), Some(0)),
+        "{b}"
+    );
+    let top = top_sources(&run, "闭馆日为每周一", "1");
+    assert!(top[0].ends_with(&format!("{edited}.md")), "{top:?}");
+    let status = json(&adopt(&run, &["kb", "status", "--json"]));
+    assert_eq!(status["documents"], 23);
+    assert_eq!(status["chunks_in_manifest"], status["points_in_index"]);
+
     // No change: nothing written, no duplicates.
     let again = json(&adopt(
         &run,

@@ -326,6 +326,23 @@ impl KnowledgeBase {
             .filter(|id| !seen.contains(id.as_str()))
             .collect();
         stats.docs_removed = removed.len();
+        // Collect names a document by its content, so an edited file comes back under a new id:
+        // the same source path on both sides is one changed document, not one removed and one
+        // added. (The work is the same: the old chunks go, the new ones come.)
+        let removed_paths: BTreeSet<&str> = removed
+            .iter()
+            .filter_map(|id| old_docs.get(id.as_str()))
+            .map(|e| e.source_path.as_str())
+            .collect();
+        let edited = todo
+            .iter()
+            .filter(|(d, _)| {
+                !old_docs.contains_key(&d.doc_id) && removed_paths.contains(d.source_path.as_str())
+            })
+            .count();
+        stats.docs_added -= edited;
+        stats.docs_removed -= edited;
+        stats.docs_changed += edited;
 
         if full_reason.is_none() && todo.is_empty() && removed.is_empty() {
             if let Some(m) = self.manifest.as_mut() {
