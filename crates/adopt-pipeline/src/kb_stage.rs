@@ -456,7 +456,12 @@ mod tests {
         // Document ids come from content hashes, so the edited file arrives under a new id;
         // its unchanged path makes it a changed document.
         assert_eq!(
-            (b.docs_removed, b.docs_added, b.docs_changed, b.docs_unchanged),
+            (
+                b.docs_removed,
+                b.docs_added,
+                b.docs_changed,
+                b.docs_unchanged
+            ),
             (1, 0, 1, 1),
             "{b:?}"
         );
