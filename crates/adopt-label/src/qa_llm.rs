@@ -95,51 +95,15 @@ impl LlmQaConfig {
         if m.name.trim().is_empty() {
             errors.push(format!("{at}.name is empty"));
         }
-        if m.model.trim().is_empty() {
-            errors.push(format!("{at}.model (the id sent to the server) is empty"));
-        }
-        match &m.base_url {
-            None if m.provider.default_base_url().is_none() => errors.push(format!(
-                "{at}: provider {} needs base-url",
-                m.provider.as_str()
-            )),
-            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => errors
-                .push(format!(
-                    "{at}.base-url {url:?} must start with http:// or https://"
-                )),
-            _ => {}
-        }
-        if let Some(var) = &m.api_key_env {
-            let ok = !var.is_empty()
-                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !var.starts_with(|c: char| c.is_ascii_digit());
-            if !ok {
-                errors.push(format!(
-                    "{at}.api-key-env must be the NAME of an environment variable, not a key"
-                ));
-            }
-        }
-        for (name, t) in [
-            ("timeout-secs", m.timeout_secs),
-            ("connect-timeout-secs", m.connect_timeout_secs),
-            ("read-timeout-secs", m.read_timeout_secs),
-        ] {
-            if t.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
-                errors.push(format!("{at}.{name} must be positive"));
-            }
-        }
-        if m.concurrency == Some(0) {
-            errors.push(format!("{at}.concurrency must be at least 1"));
-        }
-        let p = &m.params;
-        if p.temperature.is_some_and(|t| !(0.0..=2.0).contains(&t)) {
-            errors.push(format!("{at}.params.temperature is outside 0..=2"));
-        }
-        if p.top_p.is_some_and(|t| !(t > 0.0 && t <= 1.0)) {
-            errors.push(format!("{at}.params.top-p is outside (0, 1]"));
-        }
-        if p.max_tokens == Some(0) {
-            errors.push(format!("{at}.params.max-tokens must be at least 1"));
+        m.validate_endpoint(at, errors);
+        if m.base_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("local:"))
+        {
+            errors.push(format!(
+                "{at}: a local: model runs in-process for trials only; QA generation needs an \
+                 http:// or https:// endpoint"
+            ));
         }
     }
 

@@ -314,6 +314,64 @@ pub enum ContextMode {
 }
 
 impl ModelConfig {
+    /// The checks on the endpoint itself (model id, URL, key variable, size, timeouts,
+    /// concurrency, request parameters), not on its price or its place in a trial: shared by
+    /// the trial and by every other caller of a model (the label stage's QA generator).
+    pub fn validate_endpoint(&self, at: &str, errors: &mut Vec<String>) {
+        if self.model.trim().is_empty() {
+            errors.push(format!(
+                "{at}: `model` (the id sent to the server) is empty"
+            ));
+        }
+        if self.base_url.is_none() && self.provider.default_base_url().is_none() {
+            errors.push(format!(
+                "{at}: provider {} needs base-url",
+                self.provider.as_str()
+            ));
+        }
+        if let Some(url) = &self.base_url {
+            // `local:PATH` names a model file run in-process (crate adopt-local), whose
+            // caller passes the client in `TrialOptions::clients`.
+            let local = url.strip_prefix("local:").is_some_and(|p| !p.is_empty());
+            if !(url.starts_with("http://") || url.starts_with("https://") || local) {
+                errors.push(format!(
+                    "{at}: base-url {url:?} must start with http:// or https:// \
+                     (or be local:PATH, a model file run in-process)"
+                ));
+            }
+        }
+        if let Some(var) = &self.api_key_env {
+            let ok = !var.is_empty()
+                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !var.starts_with(|c: char| c.is_ascii_digit());
+            if !ok {
+                errors.push(format!(
+                    "{at}: api-key-env must be the NAME of an environment variable, not a key"
+                ));
+            }
+        }
+        if let Some(size) = &self.size {
+            if parse_size(size).is_none() {
+                errors.push(format!(
+                    "{at}: size {size:?} is not a parameter count like \"7B\" or \"135M\""
+                ));
+            }
+        }
+        for (name, t) in [
+            ("timeout-secs", self.timeout_secs),
+            ("connect-timeout-secs", self.connect_timeout_secs),
+            ("read-timeout-secs", self.read_timeout_secs),
+        ] {
+            if t.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+                errors.push(format!("{at}: {name} must be positive"));
+            }
+        }
+        if self.concurrency == Some(0) {
+            errors.push(format!("{at}: concurrency must be at least 1"));
+        }
+        self.params.validate(at, errors);
+    }
+
     /// The endpoint this model is reached at, with every default filled in; `base_url` is the
     /// model's own or its provider's default.
     pub fn endpoint(&self, base_url: &str) -> crate::provider::Endpoint {
@@ -552,59 +610,7 @@ impl TrialConfig {
             } else if !names.insert(m.name.as_str()) {
                 errors.push(format!("{at}: the name is used twice"));
             }
-            if m.model.trim().is_empty() {
-                errors.push(format!(
-                    "{at}: `model` (the id sent to the server) is empty"
-                ));
-            }
-            if m.base_url.is_none() && m.provider.default_base_url().is_none() {
-                errors.push(format!(
-                    "{at}: provider {} needs base-url",
-                    m.provider.as_str()
-                ));
-            }
-            if let Some(url) = &m.base_url {
-                // `local:PATH` names a model file run in-process (crate adopt-local), whose
-                // caller passes the client in `TrialOptions::clients`.
-                let local = url.strip_prefix("local:").is_some_and(|p| !p.is_empty());
-                if !(url.starts_with("http://") || url.starts_with("https://") || local) {
-                    errors.push(format!(
-                        "{at}: base-url {url:?} must start with http:// or https:// \
-                         (or be local:PATH, a model file run in-process)"
-                    ));
-                }
-            }
-            if let Some(var) = &m.api_key_env {
-                let ok = !var.is_empty()
-                    && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && !var.starts_with(|c: char| c.is_ascii_digit());
-                if !ok {
-                    errors.push(format!(
-                        "{at}: api-key-env must be the NAME of an environment variable, not a key"
-                    ));
-                }
-            }
-            if let Some(size) = &m.size {
-                if parse_size(size).is_none() {
-                    errors.push(format!(
-                        "{at}: size {size:?} is not a parameter count like \"7B\" or \"135M\""
-                    ));
-                }
-            }
-            for (name, t) in [
-                ("timeout-secs", m.timeout_secs),
-                ("connect-timeout-secs", m.connect_timeout_secs),
-                ("read-timeout-secs", m.read_timeout_secs),
-            ] {
-                if let Some(t) = t {
-                    if !(t.is_finite() && t > 0.0) {
-                        errors.push(format!("{at}: {name} must be positive"));
-                    }
-                }
-            }
-            if m.concurrency == Some(0) {
-                errors.push(format!("{at}: concurrency must be at least 1"));
-            }
+            m.validate_endpoint(&at, &mut errors);
             match (&m.price, &m.price_ref) {
                 (Some(_), Some(_)) => {
                     errors.push(format!("{at}: give either price or price-ref, not both"))
@@ -651,7 +657,6 @@ impl TrialConfig {
                     ));
                 }
             }
-            m.params.validate(&at, &mut errors);
         }
 
         let mut task_names = BTreeSet::new();
