@@ -189,3 +189,78 @@ pub fn smollm2_gguf() -> Result<PathBuf, String> {
         ))
     }
 }
+
+/// The small suite the real-model trial tests run (over HTTP and in-process): two RAG
+/// questions and two sentiment texts, written into `dir`. Returns its `[[trial.tasks]]` TOML.
+pub fn write_smoke_suite(dir: &Path) -> &'static str {
+    std::fs::write(
+        dir.join("qa.jsonl"),
+        concat!(
+            r#"{"id":"paris","question":"What is the capital of France?","answers":["Paris"],"context":"Paris is the capital and largest city of France."}"#, "\n",
+            r#"{"id":"days","question":"How many days does the buyer have to pay?","answers":["30 days","thirty days"],"context":"The buyer shall pay within 30 days of delivery."}"#, "\n",
+        ),
+    )
+    .expect("write qa.jsonl");
+    std::fs::write(
+        dir.join("sentiment.jsonl"),
+        concat!(
+            r#"{"text":"I love this product, it works perfectly.","label":"positive"}"#,
+            "\n",
+            r#"{"text":"Terrible service, I want my money back.","label":"negative"}"#,
+            "\n",
+        ),
+    )
+    .expect("write sentiment.jsonl");
+    r#"
+[[trial.tasks]]
+name = "qa"
+kind = "rag-qa"
+path = "qa.jsonl"
+metric = "contains"
+
+[[trial.tasks]]
+name = "sentiment"
+kind = "classification"
+path = "sentiment.jsonl"
+labels = ["positive", "negative"]
+"#
+}
+
+/// What a real model's run of [`write_smoke_suite`] must show, with two models: `stream`
+/// (streamed, priced) and `whole` (not streamed). `out` is the trial's output folder.
+pub fn check_smoke_report(report: &crate::TrialReport, stream: &str, whole: &str, out: &Path) {
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.run.requests, 8);
+    assert_eq!(report.metrics.len(), 4);
+    for m in &report.metrics {
+        assert_eq!((m.answered, m.errors), (m.items, 0), "{m:?}");
+        assert!(m.output_tokens > 0 && m.input_tokens > 0);
+        assert_eq!(m.usage_estimated, 0, "the model reports its tokens: {m:?}");
+        assert!(m.latency_p50_ms.is_some() && m.tokens_per_s_p50.is_some());
+        assert!((0.0..=1.0).contains(&m.quality));
+    }
+    let streamed = report
+        .metrics_for(stream, "qa")
+        .expect("the streamed model's qa");
+    assert!(streamed.ttft_p50_ms.is_some());
+    assert!(
+        streamed.cost_per_1k.is_some_and(|c| c > 0.0),
+        "self-hosted hourly cost is spread over tasks"
+    );
+    let whole = report
+        .metrics_for(whole, "qa")
+        .expect("the other model's qa");
+    assert!(whole.ttft_p50_ms.is_none());
+    assert_eq!(report.recommendations.len(), 2);
+    assert!(report
+        .recommendations
+        .iter()
+        .all(|r| r.sentence.starts_with("For ")));
+    for f in [
+        crate::run::files::REPORT,
+        crate::run::files::ITEMS_CSV,
+        crate::run::files::CHART,
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+}

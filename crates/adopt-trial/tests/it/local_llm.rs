@@ -6,7 +6,6 @@
 use std::time::Instant;
 
 use adopt_core::NoopReporter;
-use adopt_trial::run::files;
 use adopt_trial::{run_trial, TrialConfig, TrialOptions};
 
 use adopt_trial::testing::start_local_llm;
@@ -30,24 +29,7 @@ fn real_trial_against_a_local_llama_cpp_server() {
     };
     let server_ready = started.elapsed();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("qa.jsonl"),
-        concat!(
-            r#"{"id":"paris","question":"What is the capital of France?","answers":["Paris"],"context":"Paris is the capital and largest city of France."}"#, "\n",
-            r#"{"id":"days","question":"How many days does the buyer have to pay?","answers":["30 days","thirty days"],"context":"The buyer shall pay within 30 days of delivery."}"#, "\n",
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("sentiment.jsonl"),
-        concat!(
-            r#"{"text":"I love this product, it works perfectly.","label":"positive"}"#,
-            "\n",
-            r#"{"text":"Terrible service, I want my money back.","label":"negative"}"#,
-            "\n",
-        ),
-    )
-    .unwrap();
+    let tasks = adopt_trial::testing::write_smoke_suite(dir.path());
     let toml = format!(
         r#"
 [trial]
@@ -78,17 +60,7 @@ timeout-secs = 300
 read-timeout-secs = 120
 params = {{ stream = false, max-tokens = 16 }}
 
-[[trial.tasks]]
-name = "qa"
-kind = "rag-qa"
-path = "qa.jsonl"
-metric = "contains"
-
-[[trial.tasks]]
-name = "sentiment"
-kind = "classification"
-path = "sentiment.jsonl"
-labels = ["positive", "negative"]
+{tasks}
 "#,
         url = llm.url
     );
@@ -99,35 +71,8 @@ labels = ["positive", "negative"]
     let report = run_trial(&config, &out, &NoopReporter, &TrialOptions::default()).unwrap();
     let trial_time = t.elapsed();
 
-    assert!(report.failures.is_empty(), "{:?}", report.failures);
-    assert_eq!(report.run.requests, 8);
-    assert_eq!(report.metrics.len(), 4);
-    for m in &report.metrics {
-        assert_eq!((m.answered, m.errors), (m.items, 0), "{m:?}");
-        assert!(m.output_tokens > 0 && m.input_tokens > 0);
-        assert_eq!(m.usage_estimated, 0, "llama.cpp reports usage: {m:?}");
-        assert!(m.latency_p50_ms.is_some() && m.tokens_per_s_p50.is_some());
-        assert!((0.0..=1.0).contains(&m.quality));
-    }
+    adopt_trial::testing::check_smoke_report(&report, "smollm2-stream", "smollm2-whole", &out);
     let streamed = report.metrics_for("smollm2-stream", "qa").unwrap();
-    assert!(streamed.ttft_p50_ms.is_some());
-    assert!(
-        streamed.cost_per_1k.unwrap() > 0.0,
-        "self-hosted hourly cost is spread over tasks"
-    );
-    assert!(report
-        .metrics_for("smollm2-whole", "qa")
-        .unwrap()
-        .ttft_p50_ms
-        .is_none());
-    assert_eq!(report.recommendations.len(), 2);
-    assert!(report
-        .recommendations
-        .iter()
-        .all(|r| r.sentence.starts_with("For ")));
-    for f in [files::REPORT, files::ITEMS_CSV, files::CHART] {
-        assert!(out.join(f).is_file());
-    }
     // Again: the cache answers, the server is not asked.
     let again = run_trial(&config, &out, &NoopReporter, &TrialOptions::default()).unwrap();
     assert_eq!(again.run.requests, 0);
