@@ -177,6 +177,17 @@ fn json(out: &std::process::Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// `adopt collect SRC` then `adopt kb build`, keyword-only (fast; the dense and hybrid paths
+/// on the same kind of data are tested in adopt-kb and by the quickstart pipeline); the build's
+/// JSON.
+fn collect_and_build(run: &Path, src: &Path) -> serde_json::Value {
+    adopt(run, &["collect", src.to_str().unwrap()]);
+    json(&adopt(
+        run,
+        &["kb", "build", "--embeddings", "off", "--json"],
+    ))
+}
+
 fn top_sources(run: &Path, q: &str, k: &str) -> Vec<String> {
     let hits = json(&adopt(
         run,
@@ -196,13 +207,7 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     let run = tmp.path().join("run");
     let passages = cmrc(24);
     let queries = write_sources(&src, &passages);
-    adopt(&run, &["collect", src.to_str().unwrap()]);
-    // Keyword-only keeps this test fast; the dense and hybrid paths on the same kind of data
-    // are tested in adopt-kb and by the quickstart pipeline.
-    let build = json(&adopt(
-        &run,
-        &["kb", "build", "--embeddings", "off", "--json"],
-    ));
+    let build = collect_and_build(&run, &src);
     assert_eq!(build["build"]["docs_added"], 26, "{build}"); // 24 passages + 2 readable PDFs
 
     let eval = json(&adopt(
@@ -318,11 +323,7 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     std::fs::remove_file(src.join("wiki").join(format!("{}.md", gone_md.0))).unwrap();
     std::fs::remove_file(src.join("web").join(format!("{}.html", gone_html.0))).unwrap();
     std::fs::remove_file(src.join("public/scotus-transcript-p1.pdf")).unwrap();
-    adopt(&run, &["collect", src.to_str().unwrap()]);
-    let build = json(&adopt(
-        &run,
-        &["kb", "build", "--embeddings", "off", "--json"],
-    ));
+    let build = collect_and_build(&run, &src);
     let b = &build["build"];
     assert_eq!(
         (b["docs_removed"].as_u64(), b["docs_unchanged"].as_u64()),
@@ -351,11 +352,7 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("\n补充：本馆闭馆日为每周一，节假日照常开放。\n");
     std::fs::write(&path, text).unwrap();
-    adopt(&run, &["collect", src.to_str().unwrap()]);
-    let build = json(&adopt(
-        &run,
-        &["kb", "build", "--embeddings", "off", "--json"],
-    ));
+    let build = collect_and_build(&run, &src);
     let b = &build["build"];
     assert_eq!(
         (
@@ -373,10 +370,7 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     assert_eq!(status["chunks_in_manifest"], status["points_in_index"]);
 
     // No change: nothing written, no duplicates.
-    let again = json(&adopt(
-        &run,
-        &["kb", "build", "--embeddings", "off", "--json"],
-    ));
+    let again = collect_and_build(&run, &src);
     assert_eq!(again["build"]["wrote"], false, "{again}");
     let status = json(&adopt(&run, &["kb", "status", "--json"]));
     assert_eq!(status["points_in_index"], status["chunks_in_manifest"]);

@@ -129,7 +129,10 @@ fn main() {
             let t = Instant::now();
             let ranked = bm.search(&tok, &q.question, 10);
             tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
-            let hits: Vec<Hit> = ranked.iter().map(|&(i, s)| hit_of(&chunks[i], s)).collect();
+            let hits: Vec<Hit> = ranked
+                .iter()
+                .map(|&(i, s)| Hit::of_chunk(&chunks[i], s))
+                .collect();
             tally.add_answers(&hits.iter().map(|h| answers(h, q)).collect::<Vec<_>>());
             if let (Some(e), true) = (embedder, cjk == SparseSettings::default().cjk) {
                 // In-memory BM25 fused with qdrant's dense list: a cross-check of hybrid search.
@@ -147,7 +150,7 @@ fn main() {
                 let sparse: Vec<Hit> = bm
                     .search(&tok, &q.question, settings.prefetch)
                     .iter()
-                    .map(|&(i, s)| hit_of(&chunks[i], s))
+                    .map(|&(i, s)| Hit::of_chunk(&chunks[i], s))
                     .collect();
                 let fused = settings.fusion.fuse(&[dense, sparse], settings.rrf_k);
                 fused_tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
@@ -181,21 +184,6 @@ fn main() {
             "{:<42} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.2} {:>9.2}",
             name, r.hit_at_1, r.hit_at_5, r.hit_at_10, r.mrr, r.latency_p50_ms, r.latency_p99_ms
         );
-    }
-}
-
-fn hit_of(c: &adopt_kb::Chunk, score: f32) -> Hit {
-    Hit {
-        chunk_id: c.chunk_id.clone(),
-        doc_id: c.doc_id.clone(),
-        source_path: c.source_path.clone(),
-        department: c.department.clone(),
-        unit: c.unit.clone(),
-        headings: c.headings.clone(),
-        char_start: c.char_start,
-        char_end: c.char_end,
-        score,
-        text: c.text.clone(),
     }
 }
 

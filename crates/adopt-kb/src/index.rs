@@ -208,6 +208,24 @@ pub struct Hit {
     pub text: String,
 }
 
+impl Hit {
+    /// `c` as a search result with `score`: what an index gives back for a stored chunk.
+    pub fn of_chunk(c: &Chunk, score: f32) -> Hit {
+        Hit {
+            chunk_id: c.chunk_id.clone(),
+            doc_id: c.doc_id.clone(),
+            source_path: c.source_path.clone(),
+            department: c.department.clone(),
+            unit: c.unit.clone(),
+            headings: c.headings.clone(),
+            char_start: c.char_start,
+            char_end: c.char_end,
+            score,
+            text: c.text.clone(),
+        }
+    }
+}
+
 /// The operations a knowledge base needs from a vector store.
 pub trait VectorIndex: Send + Sync {
     /// Where the index lives, for messages ("/run/kb/index", "http://qdrant:6334/adopt").
@@ -276,21 +294,8 @@ mod tests {
             assert!(p[field].is_string(), "{field} is stored as a keyword");
         }
         let hit = hit_from_payload(c.chunk_id.clone(), 0.5, &p);
-        assert_eq!(
-            hit,
-            Hit {
-                chunk_id: c.chunk_id.clone(),
-                doc_id: c.doc_id.clone(),
-                source_path: c.source_path.clone(),
-                department: c.department.clone(),
-                unit: c.unit.clone(),
-                headings: c.headings.clone(),
-                char_start: 7,
-                char_end: 12,
-                score: 0.5,
-                text: c.text.clone(),
-            }
-        );
+        assert_eq!((hit.char_start, hit.char_end), (7, 12));
+        assert_eq!(hit, Hit::of_chunk(&c, 0.5));
         let wrong = IndexedChunk {
             chunk: &c,
             dense: Some(vec![1.0; 2]),
