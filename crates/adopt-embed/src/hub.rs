@@ -134,7 +134,7 @@ pub fn install_model_dir(
     std::fs::create_dir_all(&partial).map_err(|e| io(&partial, e))?;
     for name in MODEL_FILES {
         let from = source(name)?;
-        std::fs::copy(from, partial.join(name)).map_err(|e| io(from, e))?;
+        link_or_copy(from, &partial.join(name)).map_err(|e| io(from, e))?;
     }
     let spec = serde_json::json!({
         "format_version": 1,
@@ -160,6 +160,17 @@ pub fn install_model_dir(
     }
     std::fs::rename(&partial, dest).map_err(|e| io(dest, e))?;
     Ok(dest.to_path_buf())
+}
+
+/// The hub client's cache keeps each file once (snapshot symlinks into `blobs/`); a model of
+/// several hundred MB is hard-linked from there when both are on one file system, copied
+/// otherwise.
+fn link_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    let real = std::fs::canonicalize(from)?;
+    if std::fs::hard_link(&real, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(&real, to).map(|_| ())
 }
 
 /// Vector size and token window from a transformers `config.json` and `tokenizer_config.json`.
