@@ -48,6 +48,7 @@ pub fn trial_run_dir(
         if items.exists() {
             items_parquet(&items, &dir.join("items.parquet"))?;
         }
+        load_parquet(&dir, &report)?;
         let summary = trial_summary(&report);
         let json = serde_json::to_vec_pretty(&summary).map_err(|e| out_err(&dir, e))?;
         adopt_core::layout::write_atomic(&dir.join("summary.json"), &json)
@@ -142,6 +143,10 @@ pub fn trial_summary(report: &TrialReport) -> adopt_report::TrialSummary {
                     params_b: params(&m.model),
                     quality: Some(m.quality),
                     cost_per_1k_tasks: m.cost_per_1k,
+                    context_hit_rate: m.context_hit_rate,
+                    model_errors_with_answer_in_context: m.model_errors_with_answer_in_context,
+                    errors_with_answer_missing: m.errors_with_answer_missing,
+                    groundedness: m.groundedness,
                 })
                 .collect();
             adopt_report::ScenarioSummary {
@@ -162,5 +167,72 @@ pub fn trial_summary(report: &TrialReport) -> adopt_report::TrialSummary {
     adopt_report::TrialSummary {
         currency: Some(report.currency.clone()),
         scenarios,
+        load: report.load.as_ref().map(load_summary),
+    }
+}
+
+/// `load.parquet` (one row per model and level) and `load_requests.parquet` (one per request),
+/// from the load test's JSONL rows.
+fn load_parquet(dir: &Path, report: &TrialReport) -> Result<(), TrialStageError> {
+    use adopt_trial::load::files;
+    if report.load.as_ref().is_none_or(|l| l.reused) {
+        return Ok(());
+    }
+    for (rows, table) in [
+        (files::LEVELS, "load.parquet"),
+        (files::REQUESTS, "load_requests.parquet"),
+    ] {
+        let rows = dir.join(rows);
+        let Ok(bytes) = std::fs::read(&rows) else {
+            continue;
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // The whole file sets the schema: a failed request's `error` may first show up late.
+        let mut df = JsonReader::new(std::io::Cursor::new(bytes))
+            .with_json_format(JsonFormat::JsonLines)
+            .infer_schema_len(None)
+            .finish()
+            .map_err(|e| out_err(&rows, e))?;
+        write_parquet_atomic(&dir.join(table), &mut df, "trial load")?;
+    }
+    Ok(())
+}
+
+/// The load test as the readiness report reads it.
+fn load_summary(load: &adopt_trial::LoadReport) -> adopt_report::LoadSummary {
+    adopt_report::LoadSummary {
+        prompts: Some(load.prompts.clone()),
+        slo_ttft_ms: load.slo.ttft_ms,
+        slo_itl_ms: load.slo.itl_ms,
+        slo_e2e_ms: load.slo.e2e_ms,
+        levels: load
+            .levels
+            .iter()
+            .map(|l| adopt_report::LoadLevelSummary {
+                model: l.model.clone(),
+                level: l.level.clone(),
+                concurrency: l.concurrency.map(|c| c as u64),
+                rate: l.rate,
+                completed: l.completed as u64,
+                errors: l.errors as u64,
+                request_throughput: Some(l.request_throughput),
+                output_tokens_per_s: Some(l.output_tokens_per_s),
+                ttft_p50_ms: l.ttft_p50_ms,
+                ttft_p99_ms: l.ttft_p99_ms,
+                itl_p50_ms: l.itl_p50_ms,
+                itl_p99_ms: l.itl_p99_ms,
+                e2e_p50_ms: l.e2e_p50_ms,
+                e2e_p99_ms: l.e2e_p99_ms,
+                goodput: l.goodput,
+                slo_attainment: l.slo_attainment,
+            })
+            .collect(),
+        failures: load
+            .failures
+            .iter()
+            .map(|f| format!("{}: {}", f.model, f.message))
+            .collect(),
     }
 }

@@ -257,6 +257,52 @@ pub struct TrialSummary {
     /// Currency of every cost ("CNY").
     pub currency: Option<String>,
     pub scenarios: Vec<ScenarioSummary>,
+    /// Latency under load, when the trial measured it.
+    pub load: Option<LoadSummary>,
+}
+
+/// Latency under load (`adopt trial --load`, or a `[trial.load]` table): one row per model and
+/// load level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadSummary {
+    /// The prompts sent, in words.
+    pub prompts: Option<String>,
+    /// Objectives goodput counts against, in milliseconds.
+    pub slo_ttft_ms: Option<f64>,
+    /// Per-request mean inter-token latency objective.
+    pub slo_itl_ms: Option<f64>,
+    pub slo_e2e_ms: Option<f64>,
+    pub levels: Vec<LoadLevelSummary>,
+    /// Models that could not be measured, with why.
+    pub failures: Vec<String>,
+}
+
+/// One model at one load level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadLevelSummary {
+    pub model: String,
+    /// "c=4" (requests in flight) or "2 req/s" (arrival rate).
+    pub level: String,
+    pub concurrency: Option<u64>,
+    pub rate: Option<f64>,
+    pub completed: u64,
+    pub errors: u64,
+    /// Completed requests per second.
+    pub request_throughput: Option<f64>,
+    pub output_tokens_per_s: Option<f64>,
+    pub ttft_p50_ms: Option<f64>,
+    pub ttft_p99_ms: Option<f64>,
+    /// Gaps between streamed chunks.
+    pub itl_p50_ms: Option<f64>,
+    pub itl_p99_ms: Option<f64>,
+    pub e2e_p50_ms: Option<f64>,
+    pub e2e_p99_ms: Option<f64>,
+    /// Requests per second meeting every objective.
+    pub goodput: Option<f64>,
+    /// Share of requests meeting every objective.
+    pub slo_attainment: Option<f64>,
 }
 
 /// One business scenario ("customer-service FAQ", "credit memo summary") and the model it
@@ -294,6 +340,14 @@ pub struct TrialCandidate {
     pub params_b: Option<f64>,
     pub quality: Option<f64>,
     pub cost_per_1k_tasks: Option<f64>,
+    /// QA with context: share of questions whose context holds a reference answer at all.
+    pub context_hit_rate: Option<f64>,
+    /// QA with context: wrong answers although the context held the answer (the model's errors).
+    pub model_errors_with_answer_in_context: Option<usize>,
+    /// QA with context: wrong answers whose context lacked the answer (retrieval's misses).
+    pub errors_with_answer_missing: Option<usize>,
+    /// Mean share of the answers' claims their context supports, as the judge graded it.
+    pub groundedness: Option<f64>,
 }
 
 impl ReadinessInputs {

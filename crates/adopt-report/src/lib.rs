@@ -25,9 +25,9 @@ mod units;
 pub use html::{escape, render_html};
 pub use inputs::{
     AgreementSummary, CleanSummary, DocSummary, GroupSummary, Inventory, KbSummary,
-    LabelAgreementSummary, LabelFunctionSummary, LabelSummary, OperatorSummary, PiiSummary,
-    QuarantineItem, ReadinessInputs, RunInfo, ScenarioSummary, TableSummary, TrialCandidate,
-    TrialSummary,
+    LabelAgreementSummary, LabelFunctionSummary, LabelSummary, LoadLevelSummary, LoadSummary,
+    OperatorSummary, PiiSummary, QuarantineItem, ReadinessInputs, RunInfo, ScenarioSummary,
+    TableSummary, TrialCandidate, TrialSummary,
 };
 pub use markdown::render_markdown;
 pub use readiness::{

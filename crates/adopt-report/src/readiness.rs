@@ -1432,5 +1432,193 @@ fn model_section(trial: Option<&TrialSummary>) -> Section {
         }
     }
     s.tables.push(table);
+    context_and_load_tables(&mut s, t);
     s
+}
+
+/// Share of requests meeting the latency objectives that a load level must reach to count as
+/// serving them (GuideLLM's attainment; 90% is a common target for interactive use).
+const LOAD_ATTAINMENT: f64 = 0.9;
+
+/// Whether wrong answers come from retrieval or from the model, and how the endpoints held up
+/// under load: tables from the optional parts of the trial summary.
+fn context_and_load_tables(s: &mut Section, t: &TrialSummary) {
+    let dash = || "–".to_string();
+    let mut blame = DataTable::new(
+        "Wrong answers: missed by retrieval, or by the model?",
+        &[
+            ("scenario", false),
+            ("model", false),
+            ("context holds the answer", true),
+            ("wrong, answer in context", true),
+            ("wrong, answer not in context", true),
+            ("groundedness", true),
+        ],
+    );
+    for sc in &t.scenarios {
+        for c in &sc.candidates {
+            if c.context_hit_rate.is_none() && c.groundedness.is_none() {
+                continue;
+            }
+            blame.push(vec![
+                sc.scenario.clone(),
+                c.model.clone(),
+                c.context_hit_rate.map_or_else(dash, percent),
+                c.model_errors_with_answer_in_context
+                    .map_or_else(dash, |n| count(n as u64)),
+                c.errors_with_answer_missing
+                    .map_or_else(dash, |n| count(n as u64)),
+                c.groundedness.map_or_else(dash, percent),
+            ]);
+        }
+        let judged = sc
+            .candidates
+            .iter()
+            .find(|c| sc.recommended_model.as_deref() == Some(c.model.as_str()))
+            .or_else(|| {
+                sc.candidates
+                    .iter()
+                    .filter(|c| c.quality.is_some())
+                    .max_by(|a, b| {
+                        a.quality
+                            .partial_cmp(&b.quality)
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                    })
+            });
+        if let Some(c) = judged {
+            if let (Some(m), Some(r)) = (
+                c.model_errors_with_answer_in_context,
+                c.errors_with_answer_missing,
+            ) {
+                let wrong = (m + r) as u64;
+                if r > m {
+                    s.notes.push(format!(
+                        "{}: {} of {}'s {} had no answer in their context: better retrieval will help more than a bigger model.",
+                        sc.scenario,
+                        count(r as u64),
+                        c.model,
+                        plural(wrong, "wrong answer", "wrong answers")
+                    ));
+                } else if m > 0 {
+                    s.notes.push(format!(
+                        "{}: {} of {}'s {} had the answer in their context: the model, not retrieval, is what falls short.",
+                        sc.scenario,
+                        count(m as u64),
+                        c.model,
+                        plural(wrong, "wrong answer", "wrong answers")
+                    ));
+                }
+            }
+        }
+    }
+    if !blame.rows.is_empty() {
+        s.tables.push(blame);
+    }
+
+    let Some(load) = &t.load else { return };
+    let ms = |v: Option<f64>| v.map_or_else(dash, |v| format!("{v:.0} ms"));
+    let pair = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (None, None) => dash(),
+        _ => format!("{} / {}", ms(a), ms(b)),
+    };
+    let mut table = DataTable::new(
+        "Latency under load",
+        &[
+            ("model", false),
+            ("load", false),
+            ("requests per second", true),
+            ("output tokens per second", true),
+            ("time to first token p50 / p99", true),
+            ("inter-token latency p50 / p99", true),
+            ("end-to-end p50 / p99", true),
+            ("goodput (within objectives)", true),
+        ],
+    );
+    for l in &load.levels {
+        table.push(vec![
+            l.model.clone(),
+            l.level.clone(),
+            l.request_throughput
+                .map_or_else(dash, |v| format!("{v:.2}")),
+            l.output_tokens_per_s
+                .map_or_else(dash, |v| format!("{v:.1}")),
+            pair(l.ttft_p50_ms, l.ttft_p99_ms),
+            pair(l.itl_p50_ms, l.itl_p99_ms),
+            pair(l.e2e_p50_ms, l.e2e_p99_ms),
+            match (l.goodput, l.slo_attainment) {
+                (Some(g), Some(a)) => format!("{g:.2}/s ({})", percent(a)),
+                _ => dash(),
+            },
+        ]);
+    }
+    s.tables.push(table);
+    let measured: Vec<&crate::inputs::LoadLevelSummary> = load
+        .levels
+        .iter()
+        .filter(|l| l.ttft_p50_ms.is_some())
+        .collect();
+    if !measured.is_empty() {
+        s.charts.push(Chart::Bar(BarChart {
+            title: "Time to first token by load level".to_string(),
+            value_label: "milliseconds".to_string(),
+            series: vec!["p50".to_string(), "p99".to_string()],
+            categories: measured
+                .iter()
+                .map(|l| format!("{} {}", l.model, l.level))
+                .collect(),
+            values: measured
+                .iter()
+                .map(|l| vec![l.ttft_p50_ms.unwrap_or(0.0), l.ttft_p99_ms.unwrap_or(0.0)])
+                .collect(),
+            stacked: false,
+            scale: ValueScale::Count,
+        }));
+    }
+    let objectives: Vec<String> = [
+        ("time to first token", load.slo_ttft_ms),
+        ("inter-token latency", load.slo_itl_ms),
+        ("end-to-end", load.slo_e2e_ms),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.map(|v| format!("{name} ≤ {v:.0} ms")))
+    .collect();
+    if !objectives.is_empty() {
+        let mut models: Vec<&str> = Vec::new();
+        for l in &load.levels {
+            if !models.contains(&l.model.as_str()) {
+                models.push(&l.model);
+            }
+        }
+        for m in models {
+            let best = load
+                .levels
+                .iter()
+                .filter(|l| l.model == m && l.slo_attainment.is_some_and(|a| a >= LOAD_ATTAINMENT))
+                .max_by(|a, b| {
+                    a.goodput
+                        .partial_cmp(&b.goodput)
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+            s.notes.push(match best {
+                Some(l) => format!(
+                    "{m} keeps {} of requests within the objectives ({}) at {}, serving {:.2} such requests per second.",
+                    percent(l.slo_attainment.unwrap_or(0.0)),
+                    objectives.join(", "),
+                    l.level,
+                    l.goodput.unwrap_or(0.0)
+                ),
+                None => format!(
+                    "{m} keeps fewer than {} of requests within the objectives ({}) at every load level measured.",
+                    percent(LOAD_ATTAINMENT),
+                    objectives.join(", ")
+                ),
+            });
+        }
+    }
+    if let Some(p) = &load.prompts {
+        s.notes.push(format!("Load test prompts: {p}."));
+    }
+    for f in &load.failures {
+        s.notes.push(format!("Not measured under load: {f}."));
+    }
 }

@@ -63,6 +63,10 @@ pub struct TrialConfig {
     /// An LLM that grades answers against a rubric, in addition to the automatic metrics.
     #[serde(default)]
     pub judge: Option<JudgeConfig>,
+    /// Latency under load (`[trial.load]`): TTFT, inter-token latency, throughput and goodput of
+    /// each model's endpoint at several concurrency levels or request rates.
+    #[serde(default)]
+    pub load: Option<crate::load::LoadConfig>,
     /// Folder that relative paths are resolved against: the trial file's folder.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -485,6 +489,10 @@ pub struct JudgeConfig {
     /// Tasks the judge grades (default: all).
     #[serde(default)]
     pub tasks: Option<Vec<String>>,
+    /// On QA tasks with context, also grade groundedness: is every claim of the answer supported
+    /// by the context? (0..=1; one more judge request per answer; default true).
+    #[serde(default)]
+    pub groundedness: Option<bool>,
 }
 
 impl JudgeConfig {
@@ -492,6 +500,11 @@ impl JudgeConfig {
         self.tasks
             .as_ref()
             .is_none_or(|t| t.iter().any(|name| name == task))
+    }
+
+    /// Whether answers to `task` (a QA task with context) get a groundedness grade too.
+    pub fn grades_groundedness(&self, task: &str) -> bool {
+        self.groundedness != Some(false) && self.judges(task)
     }
 }
 
@@ -745,6 +758,10 @@ impl TrialConfig {
                     errors.push(format!("judge: task {t:?} is not one of [[trial.tasks]]"));
                 }
             }
+        }
+
+        if let Some(load) = &self.load {
+            load.validate(self, &mut errors);
         }
 
         if errors.is_empty() {

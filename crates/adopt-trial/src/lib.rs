@@ -9,6 +9,7 @@
 pub mod catalogue;
 pub mod config;
 pub mod error;
+pub mod load;
 pub mod measure;
 pub mod plan;
 pub mod provider;
@@ -30,10 +31,12 @@ pub use config::{
     TaskConfig, TaskKind, TrialConfig, RUN_PATH_PREFIX,
 };
 pub use error::{FailureKind, ProviderError, Result, TrialError};
+pub use load::{LoadConfig, LoadLevel, LoadReport, LoadRequest};
 pub use measure::{ItemRecord, ModelTaskMetrics};
 pub use plan::TrialPlan;
 pub use provider::{
     ChatModel, ChatRequest, ChatResponse, Endpoint, Message, OpenAiCompatible, ProviderKind,
+    TimedResponse,
 };
 pub use recommend::Recommendation;
 pub use report::{SweepEstimate, TrialReport};

@@ -27,6 +27,13 @@ pub struct ItemRecord {
     /// The judge's grade (0..=1), when the task is judged and the judge answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge: Option<f64>,
+    /// QA with context: whether the context the model saw holds a reference answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_hit: Option<bool>,
+    /// QA with context: the judge's groundedness (0..=1), the share of the answer's claims the
+    /// context supports, when the task is judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groundedness: Option<f64>,
     /// The reference answer, as text.
     pub expected: String,
     /// Served from the response cache (no cost in this run).
@@ -86,7 +93,25 @@ pub struct ModelTaskMetrics {
     pub monthly_volume: Option<u64>,
     /// Projected monthly cost at that volume.
     pub monthly_cost: Option<f64>,
+    /// QA with context: share of items whose context holds a reference answer at all (what
+    /// retrieval, or the data, gave the model to work with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_hit_rate: Option<f64>,
+    /// QA with context: wrong answers (task metric below 0.5) although the context held a
+    /// reference answer: the model's errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_errors_with_answer_in_context: Option<usize>,
+    /// QA with context: wrong answers whose context held no reference answer: retrieval's misses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors_with_answer_missing: Option<usize>,
+    /// Mean groundedness the judge gave (share of claims the context supports), when graded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groundedness: Option<f64>,
 }
+
+/// An answer counts as wrong for blame when it scores below this on the task's metric: 0 on the
+/// all-or-nothing metrics, less than half the reference's tokens for token F1.
+pub const WRONG_BELOW: f64 = 0.5;
 
 /// Measures `model` on `suite` from its item records (one per item, in any order).
 pub fn measure(
@@ -141,6 +166,32 @@ pub fn measure(
     let tps: Vec<f64> = answered.iter().filter_map(|r| r.tokens_per_s).collect();
     let input_tokens: u64 = answered.iter().map(|r| r.input_tokens).sum();
     let output_tokens: u64 = answered.iter().map(|r| r.output_tokens).sum();
+    // Blame: of the answered items whose context is known, which wrong ones had the answer there.
+    let with_context: Vec<&ItemRecord> = records
+        .iter()
+        .copied()
+        .filter(|r| r.response.is_some() && r.context_hit.is_some())
+        .collect();
+    let blame = |hit: bool| {
+        (!with_context.is_empty()).then(|| {
+            with_context
+                .iter()
+                .filter(|r| r.context_hit == Some(hit))
+                .filter(|r| r.metric(metric).is_some_and(|v| v < WRONG_BELOW))
+                .count()
+        })
+    };
+    let hits = records.iter().filter(|r| r.context_hit.is_some()).count();
+    let context_hit_rate = (hits > 0).then(|| {
+        records
+            .iter()
+            .filter(|r| r.context_hit == Some(true))
+            .count() as f64
+            / hits as f64
+    });
+    let grounded: Vec<f64> = records.iter().filter_map(|r| r.groundedness).collect();
+    let groundedness =
+        (!grounded.is_empty()).then(|| grounded.iter().sum::<f64>() / grounded.len() as f64);
     let cost_per_task = if answered.is_empty() {
         None
     } else {
@@ -172,6 +223,10 @@ pub fn measure(
         cost_per_1k: cost_per_task.map(|c| c * 1000.0),
         monthly_volume,
         monthly_cost: cost_per_task.and_then(|c| monthly_volume.map(|v| c * v as f64)),
+        context_hit_rate,
+        model_errors_with_answer_in_context: blame(true),
+        errors_with_answer_missing: blame(false),
+        groundedness,
     }
 }
 

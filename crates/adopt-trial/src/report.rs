@@ -115,6 +115,9 @@ pub struct TrialReport {
     pub failures: Vec<ModelFailure>,
     /// Things worth knowing about the figures (estimated usage, missing prices, ...).
     pub notes: Vec<String>,
+    /// Latency under load, when `[trial.load]` (or `--load`) asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<crate::load::LoadReport>,
 }
 
 impl TrialReport {
@@ -158,6 +161,8 @@ pub fn write_items(records: &[ItemRecord], jsonl: &Path, csv_path: &Path) -> Res
         "json_valid",
         "field_accuracy",
         "judge",
+        "context_hit",
+        "groundedness",
         "ttft_ms",
         "latency_ms",
         "tokens_per_s",
@@ -188,6 +193,8 @@ pub fn write_items(records: &[ItemRecord], jsonl: &Path, csv_path: &Path) -> Res
             m(Metric::JsonValid),
             m(Metric::FieldAccuracy),
             num(r.judge),
+            r.context_hit.map(|h| h.to_string()).unwrap_or_default(),
+            num(r.groundedness),
             num(resp.and_then(|x| x.ttft_ms)),
             num(resp.map(|x| x.latency_ms)),
             num(resp.and_then(|x| x.tokens_per_s)),

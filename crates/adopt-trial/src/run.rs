@@ -22,7 +22,7 @@ use crate::report::{
     write_items, write_report_json, EstimateRow, ModelFailure, ModelSummary, RunTotals,
     SweepEstimate, TaskSummary, TrialReport,
 };
-use crate::score::parse_judge_grade;
+use crate::score::{parse_judge_grade, parse_unit_score};
 use crate::store::{request_key, JsonlLog, ResponseCache};
 use crate::tasks::{load_task, ContextSource, TaskItem, TaskSuite};
 
@@ -42,6 +42,7 @@ pub mod files {
     pub const ESTIMATE: &str = "estimate.json";
     /// Default folder of the response cache.
     pub const CACHE_DIR: &str = "cache";
+    pub use crate::load::files as load;
 }
 
 /// Settings of one run that do not belong in the trial file.
@@ -55,6 +56,10 @@ pub struct TrialOptions {
     pub context_source: Option<Arc<dyn ContextSource>>,
     /// Clients to use instead of HTTP for the named models (other backends, tests).
     pub clients: HashMap<String, Arc<dyn ChatModel>>,
+    /// Measure latency under load after the sweep, with `[trial.load]` or its defaults, even when
+    /// an earlier run's figures still hold (without this, a `[trial.load]` table is measured once
+    /// per settings).
+    pub load: bool,
 }
 
 impl std::fmt::Debug for TrialOptions {
@@ -64,6 +69,7 @@ impl std::fmt::Debug for TrialOptions {
             .field("concurrency", &self.concurrency)
             .field("context_source", &self.context_source.is_some())
             .field("clients", &self.clients.keys().collect::<Vec<_>>())
+            .field("load", &self.load)
             .finish()
     }
 }
@@ -217,16 +223,25 @@ pub fn run_trial(
             let task_cfg = &config.tasks[ti];
             let params = model.params_for(task_cfg);
             let judged = config.judge.as_ref().is_some_and(|j| j.judges(&suite.name));
+            let grounded = config
+                .judge
+                .as_ref()
+                .is_some_and(|j| j.grades_groundedness(&suite.name));
             for (ii, item) in suite.items.iter().enumerate() {
                 let request = ChatRequest {
                     messages: item.messages.clone(),
                     params: params.clone(),
                 };
                 let key = request_key(&model.endpoint, &request);
-                if let Some(prev) =
+                if let Some(mut prev) =
                     done.remove(&(model.name.clone(), suite.name.clone(), item.id.clone()))
                 {
-                    if prev.key == key && (!judged || prev.judge.is_some()) {
+                    let grounded = grounded && item.context.is_some();
+                    if prev.key == key
+                        && (!judged || prev.judge.is_some())
+                        && (!grounded || prev.groundedness.is_some())
+                    {
+                        prev.context_hit = item.context_hit;
                         kept.push(prev);
                         continue;
                     }
@@ -389,6 +404,16 @@ pub fn run_trial(
             .notes
             .push(format!("{} has no price: its cost is not reported", m.name));
     }
+    if config.load.is_some() || opts.load {
+        report.load = Some(crate::load::measure_load(
+            &plan,
+            &suites,
+            &opts.clients,
+            out_dir,
+            opts.load,
+            reporter,
+        )?);
+    }
     report.run = RunTotals {
         requests: sweep.requests.load(Ordering::Relaxed),
         cache_hits: sweep.cache_hits.load(Ordering::Relaxed),
@@ -463,6 +488,8 @@ impl Sweep<'_> {
             response: None,
             scores: Default::default(),
             judge: None,
+            context_hit: item.context_hit,
+            groundedness: None,
             expected: item.expected.render(),
             cached,
             error: None,
@@ -479,6 +506,15 @@ impl Sweep<'_> {
                     .is_some_and(|j| j.judges(&suite.name));
                 if judged {
                     record.judge = self.judge(item, &r.content)?;
+                }
+                let grounded = self
+                    .plan
+                    .config
+                    .judge
+                    .as_ref()
+                    .is_some_and(|j| j.grades_groundedness(&suite.name));
+                if let (true, Some(context)) = (grounded, &item.context) {
+                    record.groundedness = self.groundedness(context, &r.content)?;
                 }
                 record.response = Some(r);
             }
@@ -513,6 +549,37 @@ impl Sweep<'_> {
         let Some(cfg) = &self.plan.config.judge else {
             return Ok(None);
         };
+        let Some(judge) = self.plan.model(&cfg.model) else {
+            return Ok(None);
+        };
+        let scale = cfg.scale.unwrap_or(5);
+        let request = judge_request(judge, &cfg.rubric, scale, item, answer);
+        Ok(self
+            .ask_judge(judge, &request)?
+            .and_then(|text| parse_judge_grade(&text, scale)))
+    }
+
+    /// The judge's groundedness of `answer` in `context` (0..=1), or `None` when the judge failed
+    /// or gave no score in range.
+    fn groundedness(&self, context: &str, answer: &str) -> Result<Option<f64>> {
+        let Some(judge) = self
+            .plan
+            .config
+            .judge
+            .as_ref()
+            .and_then(|cfg| self.plan.model(&cfg.model))
+        else {
+            return Ok(None);
+        };
+        let request = groundedness_request(judge, context, answer);
+        Ok(self
+            .ask_judge(judge, &request)?
+            .and_then(|text| parse_unit_score(&text)))
+    }
+
+    /// One judge request through the cache and the judge's own concurrency limit: its text, or
+    /// `None` once the judge has failed for good.
+    fn ask_judge(&self, judge: &ModelPlan, request: &ChatRequest) -> Result<Option<String>> {
         if self
             .judge_stopped
             .lock()
@@ -521,18 +588,13 @@ impl Sweep<'_> {
         {
             return Ok(None);
         }
-        let Some(judge) = self.plan.model(&cfg.model) else {
-            return Ok(None);
-        };
-        let scale = cfg.scale.unwrap_or(5);
-        let request = judge_request(judge, &cfg.rubric, scale, item, answer);
-        let key = request_key(&judge.endpoint, &request);
+        let key = request_key(&judge.endpoint, request);
         let (answer, _) = {
             let _gate = self.judge_gate.acquire();
-            self.ask(judge, &key, &request)?
+            self.ask(judge, &key, request)?
         };
         match answer {
-            Ok(r) => Ok(parse_judge_grade(&r.content, scale)),
+            Ok(r) => Ok(Some(r.content)),
             Err(e) => {
                 if e.kind == FailureKind::Permanent {
                     self.reporter.warn(&format!("judge stopped: {}", e.message));
@@ -571,6 +633,27 @@ fn judge_request(
     ChatRequest {
         messages: vec![
             Message::system("You grade answers strictly and consistently."),
+            Message::user(user),
+        ],
+        params,
+    }
+}
+
+/// The groundedness prompt: is every claim of the answer supported by the context alone?
+fn groundedness_request(judge: &ModelPlan, context: &str, answer: &str) -> ChatRequest {
+    let user = format!(
+        "Context:\n{context}\n\nAnswer:\n{answer}\n\nIs every claim of the answer supported by the \
+         context? Judge against the context alone, not what you know. Split the answer into its \
+         claims and check each. Explain in one sentence, then give on the last line the share of \
+         the answer's claims the context supports, from 0 (none) to 1 (all), as `SCORE: <number>`."
+    );
+    let mut params = judge.params.clone();
+    params.temperature.get_or_insert(0.0);
+    params.max_tokens.get_or_insert(256);
+    params.stream.get_or_insert(false);
+    ChatRequest {
+        messages: vec![
+            Message::system("You check answers against their sources strictly and consistently."),
             Message::user(user),
         ],
         params,
@@ -709,6 +792,10 @@ pub fn estimate_sweep(
                     jrow.cost_max = Some(cm);
                 }
                 push_row(&mut est, jrow);
+                let grounding = groundedness_estimate(jm, suite, typical);
+                if j.grades_groundedness(&suite.name) && grounding.requests > 0 {
+                    push_row(&mut est, grounding);
+                }
             }
         }
     }
@@ -716,6 +803,37 @@ pub fn estimate_sweep(
         est.method.push_str("; QA prompts include their context");
     }
     est
+}
+
+/// The judge's groundedness requests on `suite`: one per answer of an item with context, the
+/// context and a typical answer in, a short verdict out.
+fn groundedness_estimate(judge: &ModelPlan, suite: &TaskSuite, typical: u64) -> EstimateRow {
+    let mut row = EstimateRow {
+        model: judge.name.clone(),
+        task: format!("groundedness:{}", suite.name),
+        requests: 0,
+        cached: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        output_tokens_max: 0,
+        cost: None,
+        cost_max: None,
+    };
+    let (mut c, mut cm) = (0.0, 0.0);
+    for context in suite.items.iter().filter_map(|i| i.context.as_deref()) {
+        let input = crate::tokenize::estimate_tokens(context) + typical + 90;
+        row.requests += 1;
+        row.input_tokens += input;
+        row.output_tokens += 64;
+        row.output_tokens_max += 256;
+        c += judge.request_cost(input as f64, 64.0, 0.0).unwrap_or(0.0);
+        cm += judge.request_cost(input as f64, 256.0, 0.0).unwrap_or(0.0);
+    }
+    if judge.price.is_some() {
+        row.cost = Some(c);
+        row.cost_max = Some(cm);
+    }
+    row
 }
 
 fn push_row(est: &mut SweepEstimate, row: EstimateRow) {

@@ -58,6 +58,13 @@ pub fn contains(answer: &str, references: &[String]) -> f64 {
     f64::from(u8::from(hit))
 }
 
+/// Whether `context` holds a reference answer: the reference's tokens, in order and contiguous,
+/// among the context's, with the same CJK-aware normalisation as [`contains`]. A wrong answer
+/// whose context lacks every reference is retrieval's miss, not the model's.
+pub fn context_has_answer(context: &str, references: &[String]) -> bool {
+    contains(context, references) == 1.0
+}
+
 /// Drops a leading "Answer:" / "答案：" that models add despite being told not to.
 fn strip_answer_prefix(answer: &str) -> &str {
     let t = answer.trim();
@@ -229,6 +236,21 @@ pub fn parse_judge_grade(text: &str, scale: u32) -> Option<f64> {
     Some((grade.clamp(1.0, scale) - 1.0) / (scale - 1.0))
 }
 
+/// A 0..=1 score: the number after the last "SCORE:" (half- or full-width colon). `None` when
+/// there is none or it lies outside 0..=1: a judge that answered on another scale did not answer
+/// the question asked.
+pub fn parse_unit_score(text: &str) -> Option<f64> {
+    let upper = text.to_uppercase().replace('：', ":");
+    let at = upper.rfind("SCORE:")?;
+    let num: String = upper[at + 6..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let v: f64 = num.parse().ok()?;
+    (0.0..=1.0).contains(&v).then_some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +316,18 @@ mod tests {
         assert_eq!(parse_judge_grade("score：3", 5), Some(0.5));
         assert_eq!(parse_judge_grade("SCORE: 1 then SCORE: 9", 5), Some(1.0));
         assert_eq!(parse_judge_grade("great answer", 5), None);
+        assert_eq!(parse_unit_score("All supported.\nSCORE: 0.75"), Some(0.75));
+        assert_eq!(parse_unit_score("score：1"), Some(1.0));
+        assert_eq!(parse_unit_score("SCORE: 4"), None);
+    }
+
+    #[test]
+    fn answers_are_found_in_context_by_tokens() {
+        let ctx = "合同约定付款期限为30天。The buyer is Acme Ltd.";
+        assert!(context_has_answer(ctx, &refs(&["30天"])));
+        assert!(context_has_answer(ctx, &refs(&["no", "ACME ltd"])));
+        assert!(!context_has_answer(ctx, &refs(&["60天"])));
+        // Whole tokens only: "Acm" is not "Acme".
+        assert!(!context_has_answer(ctx, &refs(&["Acm"])));
     }
 }

@@ -270,3 +270,229 @@ pub fn render_svg(report: &TrialReport) -> String {
     s.push_str("</svg>\n");
     s
 }
+
+/// The smallest 1, 2 or 5 times a power of ten at or above `v` (at least 1): a round axis end.
+fn round_up(v: f64) -> f64 {
+    if !(v.is_finite() && v > 1.0) {
+        return 1.0;
+    }
+    let mag = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|&c| c >= v)
+        .unwrap_or(10.0 * mag)
+}
+
+/// An axis value without float noise (0.6, not 0.6000000000000001).
+fn tick(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Renders the load test: TTFT p50 (solid) and p99 (dashed) per load level, and output tokens/s
+/// against median end-to-end latency, one colour per model, objectives dashed in grey.
+pub fn render_load_svg(load: &crate::load::LoadReport) -> String {
+    let mut models: Vec<&str> = Vec::new();
+    let mut levels: Vec<&str> = Vec::new();
+    for l in &load.levels {
+        if !models.contains(&l.model.as_str()) {
+            models.push(&l.model);
+        }
+        if !levels.contains(&l.level.as_str()) {
+            levels.push(&l.level);
+        }
+    }
+    let h = TOP + PANEL_H + 60.0 + 18.0 * models.len() as f64 + 20.0;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="20" y="28" font-size="18" font-weight="bold">Latency under load</text>"#
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="20" y="48" fill="#555">{}; dashed grey: objectives</text>"##,
+        esc(&load.prompts)
+    );
+    let ttft_max = round_up(
+        load.levels
+            .iter()
+            .filter_map(|l| l.ttft_p99_ms.or(l.ttft_p50_ms))
+            .chain(load.slo.ttft_ms)
+            .fold(0.0, f64::max),
+    );
+    let tps_max = round_up(
+        load.levels
+            .iter()
+            .map(|l| l.output_tokens_per_s)
+            .fold(0.0, f64::max),
+    );
+    let e2e_max = round_up(
+        load.levels
+            .iter()
+            .filter_map(|l| l.e2e_p50_ms)
+            .chain(load.slo.e2e_ms)
+            .fold(0.0, f64::max),
+    );
+    let panels = [
+        ("load level", "TTFT p50 / p99, ms", ttft_max),
+        (
+            "output tokens per second",
+            "end-to-end latency p50, ms",
+            e2e_max,
+        ),
+    ];
+    for (p, (xlabel, ylabel, ymax)) in panels.iter().enumerate() {
+        let x0 = LEFT[p];
+        let _ = writeln!(
+            s,
+            r##"<rect x="{x0}" y="{TOP}" width="{PANEL_W}" height="{PANEL_H}" fill="none" stroke="#999"/>"##
+        );
+        for i in 0..=5 {
+            let v = tick(ymax * f64::from(i) / 5.0);
+            let y = TOP + PANEL_H * (1.0 - f64::from(i) / 5.0);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">{v}</text>"##,
+                x0 + PANEL_W,
+                x0 - 6.0,
+                y + 4.0
+            );
+        }
+        let _ = writeln!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#333">{xlabel}</text><text transform="translate({:.1},{:.1}) rotate(-90)" text-anchor="middle" fill="#333">{ylabel}</text>"##,
+            x0 + PANEL_W / 2.0,
+            TOP + PANEL_H + 36.0,
+            x0 - 48.0,
+            TOP + PANEL_H / 2.0
+        );
+        if load.levels.is_empty() {
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#999">no level measured</text>"##,
+                x0 + PANEL_W / 2.0,
+                TOP + PANEL_H / 2.0
+            );
+            continue;
+        }
+        let y_of = |v: f64| TOP + PANEL_H * (1.0 - (v / ymax).clamp(0.0, 1.0));
+        let slo = if p == 0 {
+            load.slo.ttft_ms
+        } else {
+            load.slo.e2e_ms
+        };
+        if let Some(v) = slo {
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#888" stroke-dasharray="5,4"/>"##,
+                y_of(v),
+                x0 + PANEL_W,
+                y_of(v)
+            );
+        }
+        let x_of = |l: &crate::load::LoadLevel| -> f64 {
+            if p == 0 {
+                let i = levels.iter().position(|&v| v == l.level).unwrap_or(0);
+                x0 + PANEL_W * (i as f64 + 0.5) / levels.len() as f64
+            } else {
+                x0 + PANEL_W * (0.04 + 0.92 * (l.output_tokens_per_s / tps_max).clamp(0.0, 1.0))
+            }
+        };
+        if p == 0 {
+            for (i, level) in levels.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">{}</text>"##,
+                    x0 + PANEL_W * (i as f64 + 0.5) / levels.len() as f64,
+                    TOP + PANEL_H + 16.0,
+                    esc(level)
+                );
+            }
+        } else {
+            for i in 0..=4 {
+                let v = tick(tps_max * f64::from(i) / 4.0);
+                let _ = writeln!(
+                    s,
+                    r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="#555">{v}</text>"##,
+                    x0 + PANEL_W * (0.04 + 0.92 * f64::from(i) / 4.0),
+                    TOP + PANEL_H + 16.0
+                );
+            }
+        }
+        for (mi, model) in models.iter().enumerate() {
+            let colour = COLOURS[mi % COLOURS.len()];
+            let rows: Vec<&crate::load::LoadLevel> =
+                load.levels.iter().filter(|l| l.model == *model).collect();
+            // (p99?, dash pattern): the left panel draws p50 solid and p99 dashed.
+            let series: &[(bool, &str)] = if p == 0 {
+                &[(false, ""), (true, "5,4")]
+            } else {
+                &[(false, "")]
+            };
+            for &(p99, dash) in series {
+                let value = |l: &crate::load::LoadLevel| match (p, p99) {
+                    (0, false) => l.ttft_p50_ms,
+                    (0, true) => l.ttft_p99_ms,
+                    _ => l.e2e_p50_ms,
+                };
+                let points: Vec<(f64, f64, &crate::load::LoadLevel)> = rows
+                    .iter()
+                    .filter_map(|l| value(l).map(|v| (x_of(l), y_of(v), *l)))
+                    .collect();
+                let path: Vec<String> = points
+                    .iter()
+                    .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5" stroke-dasharray="{dash}"/>"#,
+                    path.join(" ")
+                );
+                for (x, y, l) in &points {
+                    let tip = format!(
+                        "{} at {}: TTFT p50 {} / p99 {} ms, {:.1} output tokens/s, {:.2} req/s, e2e p50 {} ms",
+                        l.model,
+                        l.level,
+                        l.ttft_p50_ms.map_or("-".into(), |v| format!("{v:.0}")),
+                        l.ttft_p99_ms.map_or("-".into(), |v| format!("{v:.0}")),
+                        l.output_tokens_per_s,
+                        l.request_throughput,
+                        l.e2e_p50_ms.map_or("-".into(), |v| format!("{v:.0}")),
+                    );
+                    let _ = writeln!(
+                        s,
+                        r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{colour}" stroke="white" stroke-width="1.5"><title>{}</title></circle>"#,
+                        esc(&tip)
+                    );
+                    if p == 1 {
+                        let _ = writeln!(
+                            s,
+                            r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#333">{}</text>"##,
+                            x + 6.0,
+                            y - 6.0,
+                            esc(&l.level)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let mut y = TOP + PANEL_H + 64.0;
+    for (mi, model) in models.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<circle cx="28" cy="{:.1}" r="5" fill="{}"/><text x="40" y="{y:.1}">{}</text>"#,
+            y - 4.0,
+            COLOURS[mi % COLOURS.len()],
+            esc(model)
+        );
+        y += 18.0;
+    }
+    s.push_str("</svg>\n");
+    s
+}

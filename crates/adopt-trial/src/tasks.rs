@@ -56,6 +56,12 @@ pub struct TaskItem {
     /// The messages sent to every model.
     pub messages: Vec<Message>,
     pub expected: Expected,
+    /// QA: the context the model is given, as it appears in the prompt (`None` closed-book).
+    pub context: Option<String>,
+    /// QA with context: whether the context holds a reference answer at all
+    /// ([`score::context_has_answer`]), so a wrong answer can be blamed on retrieval or on the
+    /// model.
+    pub context_hit: Option<bool>,
 }
 
 /// Scores of one answer.
@@ -293,22 +299,22 @@ pub fn load_task(
                         ))
                     }
                 };
-                let prompt = match contexts {
-                    Some(c) => {
-                        let joined = if c.len() == 1 {
-                            c[0].clone()
-                        } else {
-                            c.iter()
-                                .enumerate()
-                                .map(|(i, p)| format!("[{}] {p}", i + 1))
-                                .collect::<Vec<_>>()
-                                .join("\n\n")
-                        };
-                        fill(
-                            task.prompt.as_deref().unwrap_or(QA_PROMPT),
-                            &[("context", &joined), ("question", question)],
-                        )
+                let joined = contexts.map(|c| {
+                    if c.len() == 1 {
+                        c[0].clone()
+                    } else {
+                        c.iter()
+                            .enumerate()
+                            .map(|(i, p)| format!("[{}] {p}", i + 1))
+                            .collect::<Vec<_>>()
+                            .join("\n\n")
                     }
+                });
+                let prompt = match &joined {
+                    Some(joined) => fill(
+                        task.prompt.as_deref().unwrap_or(QA_PROMPT),
+                        &[("context", joined), ("question", question)],
+                    ),
                     None => fill(
                         task.prompt.as_deref().unwrap_or(QA_CLOSED_PROMPT),
                         &[("context", ""), ("question", question)],
@@ -317,6 +323,10 @@ pub fn load_task(
                 suite.items.push(TaskItem {
                     id,
                     messages: messages(prompt),
+                    context_hit: joined
+                        .as_deref()
+                        .map(|c| score::context_has_answer(c, &answers)),
+                    context: joined,
                     expected: Expected::Answers(answers),
                 });
             }
@@ -362,6 +372,8 @@ pub fn load_task(
                     id,
                     messages: messages(prompt),
                     expected: Expected::Label(label),
+                    context: None,
+                    context_hit: None,
                 });
             }
         }
@@ -400,6 +412,8 @@ pub fn load_task(
                     id,
                     messages: messages(prompt),
                     expected: Expected::Fields(fields),
+                    context: None,
+                    context_hit: None,
                 });
             }
         }

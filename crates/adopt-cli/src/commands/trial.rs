@@ -27,6 +27,12 @@ pub struct TrialArgs {
     /// Print the report as JSON instead of the summary.
     #[arg(long)]
     json: bool,
+
+    /// Also measure latency under load (TTFT, inter-token latency, throughput and goodput per
+    /// concurrency level or request rate), with the file's [trial.load] settings or the defaults,
+    /// even when an earlier run's figures still hold.
+    #[arg(long)]
+    load: bool,
 }
 
 pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
@@ -35,6 +41,7 @@ pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
     let mut opts = TrialOptions {
         dry_run: args.dry_run,
         concurrency: args.concurrency,
+        load: args.load,
         ..TrialOptions::default()
     };
     // Questions with context = "source" retrieve from the run's knowledge base.
@@ -88,6 +95,41 @@ pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
     }
     for r in &report.recommendations {
         writeln!(out, "{}", r.sentence)?;
+    }
+    if let Some(load) = &report.load {
+        let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
+        writeln!(
+            out,
+            "latency under load ({}{}), ms p50/p99:",
+            load.prompts,
+            if load.reused {
+                "; from an earlier run, --load measures again"
+            } else {
+                ""
+            }
+        )?;
+        for l in &load.levels {
+            writeln!(
+                out,
+                "  {:<16} {:<10} {:>6.2} req/s {:>7.1} tok/s  TTFT {:>6}/{:<6} ITL {:>5}/{:<5} e2e {:>6}/{:<6}{}{}",
+                l.model,
+                l.level,
+                l.request_throughput,
+                l.output_tokens_per_s,
+                ms(l.ttft_p50_ms),
+                ms(l.ttft_p99_ms),
+                ms(l.itl_p50_ms),
+                ms(l.itl_p99_ms),
+                ms(l.e2e_p50_ms),
+                ms(l.e2e_p99_ms),
+                l.goodput
+                    .map_or(String::new(), |g| format!("  goodput {g:.2}/s")),
+                if l.errors > 0 { format!("  {} failed", l.errors) } else { String::new() },
+            )?;
+        }
+        for f in &load.failures {
+            writeln!(out, "  not measured: {}: {}", f.model, f.message)?;
+        }
     }
     for f in &report.failures {
         writeln!(out, "failed: {f:?}")?;

@@ -165,6 +165,7 @@ pub fn full_inputs() -> ReadinessInputs {
         params_b: Some(p),
         quality: Some(q),
         cost_per_1k_tasks: Some(c),
+        ..Default::default()
     };
     let trial = TrialSummary {
         currency: Some("CNY".into()),
@@ -207,6 +208,7 @@ pub fn full_inputs() -> ReadinessInputs {
                 ],
             },
         ],
+        load: None,
     };
     ReadinessInputs {
         run: RunInfo {

@@ -312,3 +312,69 @@ fn newer_and_older_stage_outputs_still_parse() {
     assert_eq!(section(&r, "cleaning").verdict, Verdict::Ready);
     assert_eq!(section(&r, "labelling").verdict, Verdict::NotRun);
 }
+
+#[test]
+fn load_figures_and_answer_blame_show_in_the_model_section() {
+    let mut inputs = full_inputs();
+    let trial = inputs.trial.as_mut().unwrap();
+    let faq = &mut trial.scenarios[0];
+    let chosen = faq.recommended_model.clone().unwrap();
+    for c in &mut faq.candidates {
+        c.context_hit_rate = Some(0.8);
+        c.model_errors_with_answer_in_context = Some(2);
+        c.errors_with_answer_missing = Some(7);
+        c.groundedness = Some(0.9);
+    }
+    let level = |level: &str, c: u64, ttft: f64, attainment: f64| LoadLevelSummary {
+        model: chosen.clone(),
+        level: level.into(),
+        concurrency: Some(c),
+        completed: 32,
+        request_throughput: Some(c as f64 * 0.8),
+        output_tokens_per_s: Some(c as f64 * 90.0),
+        ttft_p50_ms: Some(ttft),
+        ttft_p99_ms: Some(ttft * 2.0),
+        itl_p50_ms: Some(30.0),
+        itl_p99_ms: Some(60.0),
+        e2e_p50_ms: Some(1500.0),
+        e2e_p99_ms: Some(3000.0),
+        goodput: Some(c as f64 * 0.8 * attainment),
+        slo_attainment: Some(attainment),
+        ..Default::default()
+    };
+    trial.load = Some(LoadSummary {
+        prompts: Some("task items (faq), cycled".into()),
+        slo_ttft_ms: Some(500.0),
+        levels: vec![level("c=1", 1, 120.0, 1.0), level("c=8", 8, 900.0, 0.4)],
+        ..Default::default()
+    });
+    let r = build(&inputs);
+    let m = section(&r, "model");
+    let load = m
+        .tables
+        .iter()
+        .find(|t| t.caption == "Latency under load")
+        .expect("load table");
+    assert_eq!(load.rows.len(), 2);
+    assert_eq!(load.rows[1][4], "900 ms / 1800 ms");
+    assert!(m.charts.iter().any(
+        |c| matches!(c, Chart::Bar(b) if b.title.starts_with("Time to first token") && b.values[1] == [900.0, 1800.0])
+    ));
+    let notes = m.notes.join("\n");
+    assert!(
+        notes.contains(&format!("{chosen} keeps 100% of requests within the objectives (time to first token ≤ 500 ms) at c=1")),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("7 of") && notes.contains("better retrieval"),
+        "{notes}"
+    );
+    assert!(m
+        .tables
+        .iter()
+        .any(|t| t.caption.starts_with("Wrong answers") && t.rows[0][2] == "80%"));
+    let html = render_html(&r);
+    assert!(
+        html.contains("Latency under load") && html.contains("Time to first token by load level")
+    );
+}

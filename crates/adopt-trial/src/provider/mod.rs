@@ -168,9 +168,28 @@ pub struct ChatResponse {
     pub attempts: u32,
 }
 
+/// An answer with the arrival time of every streamed chunk that carried text, in milliseconds
+/// from the start of the request: what inter-token latency is measured from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedResponse {
+    pub response: ChatResponse,
+    /// Empty when the backend does not stream chunks (in-process engines, whole answers).
+    pub chunk_ms: Vec<f64>,
+}
+
 /// Anything that answers chat requests: the HTTP client, or a test double.
 pub trait ChatModel: Send + Sync {
     fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError>;
+
+    /// One request of a load test: a single attempt (a retry would hide the failure and add its
+    /// wait to the latency), with chunk arrival times where the backend streams. The default is
+    /// [`ChatModel::chat`] without chunk times.
+    fn chat_timed(&self, request: &ChatRequest) -> Result<TimedResponse, ProviderError> {
+        self.chat(request).map(|response| TimedResponse {
+            response,
+            chunk_ms: Vec::new(),
+        })
+    }
 }
 
 /// A model endpoint with every setting resolved.
@@ -192,6 +211,9 @@ pub struct Endpoint {
     pub concurrency: usize,
     pub retry: RetryPolicy,
     pub stream_usage: bool,
+    /// Fields added to every request body (e.g. `ignore_eos` for a load test); not part of the
+    /// cache key, so only for requests that bypass the cache.
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Endpoint {
@@ -210,6 +232,7 @@ impl Endpoint {
             concurrency: 4,
             retry: RetryPolicy::default(),
             stream_usage: provider.supports_stream_usage(),
+            extra_body: serde_json::Map::new(),
         }
     }
 

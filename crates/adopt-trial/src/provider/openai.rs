@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::sse::SseReader;
-use super::{ChatModel, ChatRequest, ChatResponse, Endpoint, UsageSource};
+use super::{ChatModel, ChatRequest, ChatResponse, Endpoint, TimedResponse, UsageSource};
 use crate::error::{FailureKind, ProviderError};
 use crate::tokenize::estimate_tokens;
 
@@ -100,6 +100,9 @@ impl OpenAiCompatible {
         if stream && self.endpoint.stream_usage {
             obj.insert("stream_options".into(), json!({ "include_usage": true }));
         }
+        for (k, v) in &self.endpoint.extra_body {
+            obj.insert(k.clone(), v.clone());
+        }
         body
     }
 
@@ -137,6 +140,11 @@ impl OpenAiCompatible {
 
     /// One attempt, no retry.
     pub fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        self.attempt_timed(request).map(|t| t.response)
+    }
+
+    /// One attempt, no retry, with the arrival time of every chunk that carried text.
+    pub fn attempt_timed(&self, request: &ChatRequest) -> Result<TimedResponse, ProviderError> {
         let body = self.request_body(request);
         let stream = body["stream"].as_bool().unwrap_or(false);
         let started = Instant::now();
@@ -190,16 +198,19 @@ impl OpenAiCompatible {
             return Err(err);
         }
         let reader = resp.into_body().into_reader();
-        let mut out = if stream && !content_type.starts_with("application/json") {
+        let (mut out, chunk_ms) = if stream && !content_type.starts_with("application/json") {
             self.read_stream(BufReader::new(reader), started)?
         } else {
             // Not streamed, or a server that ignored `stream` and answered in one piece.
-            self.read_whole(reader, started)?
+            (self.read_whole(reader, started)?, Vec::new())
         };
         if out.usage == UsageSource::Estimated {
             out.input_tokens = estimate_prompt_tokens(request);
         }
-        Ok(out)
+        Ok(TimedResponse {
+            response: out,
+            chunk_ms,
+        })
     }
 
     fn read_whole(
@@ -263,7 +274,7 @@ impl OpenAiCompatible {
         &self,
         reader: impl std::io::BufRead,
         started: Instant,
-    ) -> Result<ChatResponse, ProviderError> {
+    ) -> Result<(ChatResponse, Vec<f64>), ProviderError> {
         let mut sse = SseReader::new(reader);
         let mut acc = StreamAccumulator::default();
         loop {
@@ -300,7 +311,8 @@ impl OpenAiCompatible {
         // The first token's time is prefill, not generation: count the rest over the rest.
         let tokens_per_s =
             (gen_ms > 0.0 && output > 1).then(|| (output - 1) as f64 * 1000.0 / gen_ms);
-        Ok(ChatResponse {
+        let chunk_ms = acc.chunk_times.iter().map(|t| ms(*t - started)).collect();
+        let response = ChatResponse {
             content: acc.content,
             finish_reason: acc.finish_reason,
             input_tokens: input,
@@ -311,7 +323,8 @@ impl OpenAiCompatible {
             latency_ms,
             tokens_per_s,
             attempts: 1,
-        })
+        };
+        Ok((response, chunk_ms))
     }
 }
 
@@ -340,6 +353,10 @@ impl ChatModel for OpenAiCompatible {
             }
         }
     }
+
+    fn chat_timed(&self, request: &ChatRequest) -> Result<TimedResponse, ProviderError> {
+        self.attempt_timed(request)
+    }
 }
 
 /// Folds streamed chunks into an answer.
@@ -349,6 +366,8 @@ pub(crate) struct StreamAccumulator {
     pub finish_reason: Option<String>,
     pub usage: Option<(u64, u64)>,
     pub first_token: Option<Instant>,
+    /// When each event that carried text arrived (the first is `first_token`).
+    pub chunk_times: Vec<Instant>,
     pub done: bool,
 }
 
@@ -384,6 +403,7 @@ impl StreamAccumulator {
             }
             Err(e) => return Err(malformed(data, e)),
         };
+        let mut carried_text = false;
         for v in chunks {
             if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
                 // An error mid-stream is the server's trouble (overload, crash): worth a retry.
@@ -402,8 +422,11 @@ impl StreamAccumulator {
                 let delta = &choice["delta"];
                 for key in ["content", "reasoning_content"] {
                     if let Some(text) = delta[key].as_str() {
-                        if !text.is_empty() && self.first_token.is_none() {
-                            self.first_token = Some(Instant::now());
+                        if !text.is_empty() {
+                            carried_text = true;
+                            if self.first_token.is_none() {
+                                self.first_token = Some(Instant::now());
+                            }
                         }
                         if key == "content" {
                             self.content.push_str(text);
@@ -421,6 +444,13 @@ impl StreamAccumulator {
                     self.usage = Some((i, o));
                 }
             }
+        }
+        if carried_text {
+            let at = match self.chunk_times.is_empty() {
+                true => self.first_token.unwrap_or_else(Instant::now),
+                false => Instant::now(),
+            };
+            self.chunk_times.push(at);
         }
         Ok(())
     }

@@ -90,4 +90,66 @@ params = {{ stream = false, max-tokens = 16 }}
     for r in &report.recommendations {
         say(&format!("  {}", r.sentence));
     }
+
+    // Latency under load on the same server (two slots): synthetic prompts at 1 and 2 in flight.
+    let load_toml = format!(
+        "{}\n[trial.load]\nmodels = [\"smollm2-stream\"]\nconcurrency = [1, 2]\nrequests = 4\n\
+         prompts = \"synthetic\"\ninput-tokens = 64\noutput-tokens = 16\nignore-eos = true\n\
+         slo = {{ ttft-ms = 2000, itl-ms = 250, e2e-ms = 6000 }}\n",
+        std::fs::read_to_string(dir.path().join("trial.toml")).unwrap()
+    );
+    std::fs::write(dir.path().join("load.toml"), load_toml).unwrap();
+    let config = TrialConfig::from_path(&dir.path().join("load.toml")).unwrap();
+    let t = Instant::now();
+    let loaded = run_trial(&config, &out, &NoopReporter, &TrialOptions::default()).unwrap();
+    let load_time = t.elapsed();
+    assert_eq!(loaded.run.requests, 0, "the sweep comes from the cache");
+    let load = loaded.load.expect("load figures");
+    assert!(load.failures.is_empty(), "{:?}", load.failures);
+    assert_eq!(load.levels.len(), 2);
+    say(&format!(
+        "real-LLM load ({}, {:.1} s): level | req/s | out tok/s | TTFT p50/p99 | ITL p50/p99 | TPOT p50 | e2e p50/p99 (ms) | out tokens | goodput (attainment)",
+        load.prompts,
+        load_time.as_secs_f64()
+    ));
+    let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
+    for l in &load.levels {
+        assert_eq!((l.completed, l.errors), (4, 0), "{l:?}");
+        assert!(l.output_tokens > 0 && l.output_tokens <= 4 * 16, "{l:?}");
+        assert!(
+            l.input_tokens > 4 * 32,
+            "the prompts are about 64 tokens: {l:?}"
+        );
+        assert!(l.ttft_p50_ms.unwrap() <= l.e2e_p50_ms.unwrap(), "{l:?}");
+        assert!(l.ttft_p99_ms.unwrap() <= l.e2e_p99_ms.unwrap(), "{l:?}");
+        assert!(
+            l.itl_p50_ms.is_some(),
+            "streamed chunks give ITL samples: {l:?}"
+        );
+        assert!(l.goodput.unwrap() <= l.request_throughput + 1e-9, "{l:?}");
+        assert!(l.request_throughput > 0.0 && l.output_tokens_per_s > 0.0);
+        say(&format!(
+            "  {} | {:.2} | {:.1} | {}/{} | {}/{} | {} | {}/{} | {} | {:.2}/s ({:.0}%)",
+            l.level,
+            l.request_throughput,
+            l.output_tokens_per_s,
+            ms(l.ttft_p50_ms),
+            ms(l.ttft_p99_ms),
+            ms(l.itl_p50_ms),
+            ms(l.itl_p99_ms),
+            ms(l.tpot_p50_ms),
+            ms(l.e2e_p50_ms),
+            ms(l.e2e_p99_ms),
+            l.output_tokens,
+            l.goodput.unwrap_or(0.0),
+            100.0 * l.slo_attainment.unwrap_or(0.0),
+        ));
+    }
+    for f in [
+        adopt_trial::run::files::load::SUMMARY,
+        adopt_trial::run::files::load::REQUESTS,
+        adopt_trial::run::files::load::CHART,
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
 }

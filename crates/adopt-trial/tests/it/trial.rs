@@ -87,6 +87,13 @@ fn fleet(answers: Vec<(String, String)>) -> FakeServer {
             .unwrap_or("")
             .to_string();
         if model == "judge-model" {
+            // Groundedness: 1 when the answer is found in the context, else 0.
+            if let Some(rest) = prompt.strip_prefix("Context:\n") {
+                let (context, rest) = rest.split_once("\n\nAnswer:\n").unwrap_or((rest, ""));
+                let answer = rest.split("\n\nIs every claim").next().unwrap_or("");
+                let score = u8::from(!answer.is_empty() && context.contains(answer));
+                return Reply::completion(&format!("Checked.\nSCORE: {score}"), Some((200, 6)));
+            }
             return Reply::completion("Looks right.\nSCORE: 4", Some((200, 6)));
         }
         let (idx, right) = answers
@@ -444,9 +451,17 @@ tasks = ["contract-qa"]
     let judged = server
         .requests()
         .iter()
-        .filter(|r| r.json()["model"] == "judge-model")
+        .filter(|r| r.json()["model"] == "judge-model" && r.body.contains("Rubric:"))
         .count();
     assert!((20..=60).contains(&judged), "{judged}");
+    // Every right answer quotes its context, so it is fully grounded.
+    assert_eq!(
+        report
+            .metrics_for("large", "contract-qa")
+            .unwrap()
+            .groundedness,
+        Some(1.0)
+    );
     let items =
         std::fs::read_to_string(fx.dir.path().join("run").join(files::ITEMS_JSONL)).unwrap();
     let graded = items
@@ -646,4 +661,214 @@ fn qa_context_can_come_from_a_context_source() {
         prompt.contains("[1] Contract 1 was signed")
             && prompt.contains("[2] An unrelated passage.")
     );
+}
+
+#[test]
+fn wrong_answers_are_blamed_on_retrieval_or_on_the_model() {
+    let fx = fixture();
+    let server = fleet(fx.answers.clone());
+    // q0 and q1 come with the passage that answers them; q2 and q3 with one that does not.
+    let (q, a): (Vec<&str>, Vec<&str>) = fx.answers[..4]
+        .iter()
+        .map(|(q, a)| (q.as_str(), a.as_str()))
+        .unzip();
+    let contexts = [
+        format!("合同0约定付款期限为{}。", a[0]),
+        format!("Contract 1 was signed by {}.", a[1]),
+        "合同2的付款条款另见附件。".to_string(),
+        "Contract 3 was drafted in March.".to_string(),
+    ];
+    let mut qa = String::new();
+    for i in 0..4 {
+        qa.push_str(
+            &json!({"id": format!("q{i}"), "question": q[i], "answers": [a[i]], "context": contexts[i]})
+                .to_string(),
+        );
+        qa.push('\n');
+    }
+    std::fs::write(fx.dir.path().join("mixed.jsonl"), qa).unwrap();
+    let model = |name: &str, id: &str| {
+        format!(
+            "[[trial.models]]\nname = \"{name}\"\nprovider = \"vllm\"\nbase-url = \"{}\"\nmodel = \"{id}\"\n",
+            server.url
+        )
+    };
+    let text = format!(
+        "[trial]\nbootstrap-resamples = 50\n{}{}{}judge-only = true\n\
+         [[trial.tasks]]\nname = \"qa\"\nkind = \"rag-qa\"\npath = \"mixed.jsonl\"\nmetric = \"contains\"\n\
+         [trial.judge]\nmodel = \"judge\"\nrubric = \"Right figure or party.\"\n",
+        model("small", "small-1b"),
+        model("large", "large-72b"),
+        model("judge", "judge-model"),
+    );
+    let config = load(fx.dir.path(), &text);
+    let out = fx.dir.path().join("run");
+    let report = run(&config, &out);
+    let small = report.metrics_for("small", "qa").unwrap();
+    // small answers the even questions: q1 is wrong with its answer in view, q3 without.
+    assert_eq!(small.quality, 0.5);
+    assert_eq!(small.context_hit_rate, Some(0.5));
+    assert_eq!(small.model_errors_with_answer_in_context, Some(1));
+    assert_eq!(small.errors_with_answer_missing, Some(1));
+    // large is always right, but half its answers come from nowhere in the context.
+    let large = report.metrics_for("large", "qa").unwrap();
+    assert_eq!(large.quality, 1.0);
+    assert_eq!(
+        (
+            large.model_errors_with_answer_in_context,
+            large.errors_with_answer_missing
+        ),
+        (Some(0), Some(0))
+    );
+    assert_eq!(large.groundedness, Some(0.5));
+    assert_eq!(small.groundedness, Some(0.25));
+    let items: Vec<Value> = std::fs::read_to_string(out.join(files::ITEMS_JSONL))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hit = |id: &str| items.iter().find(|v| v["item"] == id).unwrap()["context_hit"].clone();
+    assert_eq!((hit("q1"), hit("q3")), (json!(true), json!(false)));
+    let csv = std::fs::read_to_string(out.join(files::ITEMS_CSV)).unwrap();
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .contains("context_hit,groundedness"));
+
+    // Again: the records and their grades are kept, nothing is asked.
+    let before = server.count();
+    let again = run(&config, &out);
+    assert_eq!(server.count(), before);
+    let blame = |m: &adopt_trial::ModelTaskMetrics| {
+        (
+            m.context_hit_rate,
+            m.model_errors_with_answer_in_context,
+            m.errors_with_answer_missing,
+            m.groundedness,
+        )
+    };
+    assert_eq!(
+        blame(again.metrics_for("small", "qa").unwrap()),
+        blame(small)
+    );
+}
+
+#[test]
+fn load_levels_are_measured_once_per_settings() {
+    let fx = fixture();
+    // Four text chunks per answer, a few ms apart, with usage.
+    let server = FakeServer::start(|req, _| {
+        if req.json()["stream"] == true {
+            Reply::sse(&["The ", "answer ", "is ", "here."], Some((40, 4)), true)
+        } else {
+            Reply::completion("The answer is here.", Some((40, 4)))
+        }
+    });
+    let text = format!(
+        "[trial]\nbootstrap-resamples = 50\n\
+         [[trial.models]]\nname = \"m\"\nprovider = \"vllm\"\nbase-url = \"{}\"\nmodel = \"m-1\"\n\
+         [[trial.tasks]]\nname = \"qa\"\nkind = \"rag-qa\"\npath = \"qa.jsonl\"\nlimit = 2\n\
+         [trial.load]\nconcurrency = [1, 2]\nrates = [40.0]\nrequests = 6\nignore-eos = true\n\
+         slo = {{ ttft-ms = 60000, itl-ms = 60000, e2e-ms = 60000 }}\n",
+        server.url
+    );
+    let config = load(fx.dir.path(), &text);
+    let out = fx.dir.path().join("run");
+    let report = run(&config, &out);
+    let load = report.load.as_ref().expect("load figures");
+    assert!(!load.reused && load.failures.is_empty(), "{load:?}");
+    let labels: Vec<&str> = load.levels.iter().map(|l| l.level.as_str()).collect();
+    assert_eq!(labels, ["c=1", "c=2", "40 req/s"]);
+    for l in &load.levels {
+        assert_eq!((l.requests, l.completed, l.errors), (6, 6, 0), "{l:?}");
+        assert_eq!(l.output_tokens, 24);
+        assert!(l.ttft_p50_ms.unwrap() <= l.e2e_p50_ms.unwrap(), "{l:?}");
+        assert!(l.ttft_p99_ms.unwrap() <= l.e2e_p99_ms.unwrap(), "{l:?}");
+        assert!(l.itl_p50_ms.is_some() && l.tpot_p50_ms.is_some(), "{l:?}");
+        // Generous objectives: every request is good, so goodput is the throughput.
+        assert_eq!(l.good, Some(6));
+        assert!((l.goodput.unwrap() - l.request_throughput).abs() < 1e-9);
+        assert!(l.request_throughput > 0.0 && l.output_tokens_per_s > 0.0);
+    }
+    let rows = std::fs::read_to_string(out.join(files::load::REQUESTS)).unwrap();
+    assert_eq!(rows.lines().count(), 18);
+    assert_eq!(
+        std::fs::read_to_string(out.join(files::load::LEVELS))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+    let svg = std::fs::read_to_string(out.join(files::load::CHART)).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("c=2") && !svg.contains("<script"));
+    // 2 sweep answers, 1 warm-up and 18 measured; only the load requests ask for ignore_eos.
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2 + 1 + 18);
+    assert_eq!(
+        sent.iter()
+            .filter(|r| r.json()["ignore_eos"] == true)
+            .count(),
+        19
+    );
+
+    // Same settings: the figures are reused; `load` measures again.
+    let again = run(&config, &out);
+    assert!(again.load.as_ref().unwrap().reused);
+    assert_eq!(server.count(), 21);
+    let opts = TrialOptions {
+        load: true,
+        ..Default::default()
+    };
+    let fresh = run_trial(&config, &out, &NoopReporter, &opts).unwrap();
+    assert!(!fresh.load.unwrap().reused);
+    assert_eq!(server.count(), 21 + 19);
+}
+
+#[test]
+fn bad_load_settings_are_all_reported_at_once() {
+    let fx = fixture();
+    std::fs::write(fx.dir.path().join("m.gguf"), b"").unwrap();
+    let text = r#"
+[trial]
+[[trial.models]]
+name = "remote"
+provider = "vllm"
+model = "x"
+[[trial.models]]
+name = "on-cpu"
+provider = "llama-cpp"
+base-url = "local:m.gguf"
+model = "y"
+[[trial.tasks]]
+name = "qa"
+kind = "rag-qa"
+path = "qa.jsonl"
+[trial.load]
+concurrency = [0, 2]
+rates = [-1.0]
+requests = 0
+input-tokens = 64
+tasks = ["nope"]
+slo = { ttft-ms = -5.0 }
+"#;
+    let config = load(fx.dir.path(), text);
+    let TrialError::InvalidConfig(errors) = adopt_trial::TrialPlan::new(&config).unwrap_err()
+    else {
+        panic!("expected validation errors")
+    };
+    let all = errors.join("\n");
+    for needle in [
+        "level 0 is outside",
+        "rates: -1",
+        "requests must be at least 1",
+        "input-tokens only applies",
+        "\"nope\" is not one of [[trial.tasks]]",
+        "slo.ttft-ms",
+        "on-cpu runs in-process",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+    let err = TrialConfig::from_toml_str("[trial.load]\nconcurency = [1]\n", ".").unwrap_err();
+    assert!(err.to_string().contains("concurency"), "{err}");
 }
