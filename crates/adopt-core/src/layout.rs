@@ -59,6 +59,22 @@ impl RunDir {
     }
 }
 
+/// Environment variable that moves the model cache (embedding model, ONNX Runtime, chat models).
+pub const MODEL_CACHE_ENV: &str = "ADOPT_MODEL_CACHE";
+
+/// Where `adopt models fetch` installs models: `$ADOPT_MODEL_CACHE`, else
+/// `~/.cache/adopt/models`. Shared by every run directory on the machine, unlike the run
+/// directory itself.
+pub fn model_cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os(MODEL_CACHE_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".cache").join("adopt").join("models")
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename, so a
 /// reader (or a resumed run after a kill) sees either the old file or the new one, never half.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

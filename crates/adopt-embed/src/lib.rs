@@ -36,19 +36,14 @@ const BATCH_TOKENS: usize = 256;
 /// Name of the default model's directory under the model cache.
 pub const DEFAULT_MODEL_NAME: &str = "multilingual-e5-small";
 
-/// The model directory to use: `$ADOPT_MODEL_DIR`, else
-/// `~/.cache/adopt/models/multilingual-e5-small` (where `models/prepare.py` writes it).
+/// The model directory to use: `$ADOPT_MODEL_DIR`, else `multilingual-e5-small` under the
+/// model cache (`$ADOPT_MODEL_CACHE` or `~/.cache/adopt/models`, where `models/prepare.py` and
+/// `adopt models fetch` write it).
 pub fn default_model_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(MODEL_DIR_ENV).filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".cache")
-        .join("adopt")
-        .join("models")
-        .join(DEFAULT_MODEL_NAME)
+    adopt_core::layout::model_cache_root().join(DEFAULT_MODEL_NAME)
 }
 
 /// A local embedding model run by fastembed on ONNX Runtime.

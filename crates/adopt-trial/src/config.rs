@@ -63,6 +63,11 @@ pub struct TrialConfig {
     /// An LLM that grades answers against a rubric, in addition to the automatic metrics.
     #[serde(default)]
     pub judge: Option<JudgeConfig>,
+    /// Hosted models (price catalogue ids, e.g. "deepseek-v2") whose list price for the same
+    /// work is shown beside the models tried: each task's measured tokens per item at that
+    /// price. Nothing is sent to them; their quality is not measured.
+    #[serde(default)]
+    pub cost_comparison: Vec<String>,
     /// Latency under load (`[trial.load]`): TTFT, inter-token latency, throughput and goodput of
     /// each model's endpoint at several concurrency levels or request rates.
     #[serde(default)]
@@ -610,6 +615,21 @@ impl TrialConfig {
         for p in &self.prices {
             p.validate(&format!("prices[{}]", p.id), &mut errors);
         }
+        for id in &self.cost_comparison {
+            match catalogue.get(id) {
+                None => errors.push(format!(
+                    "cost-comparison: {id:?} is not in the price catalogue (known: {})",
+                    catalogue.ids().join(", ")
+                )),
+                Some(p) if p.currency != self.currency && !self.exchange_rates.contains_key(&p.currency) => {
+                    errors.push(format!(
+                        "cost-comparison: {id} is priced in {} but costs are reported in {}: add exchange-rates = {{ {} = ... }}",
+                        p.currency, self.currency, p.currency
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
 
         let mut names = BTreeSet::new();
         for (i, m) in self.models.iter().enumerate() {
@@ -685,7 +705,11 @@ impl TrialConfig {
                 errors.push(format!("{at}: the name is used twice"));
             }
             let path = self.resolve(&t.path);
-            if t.path.starts_with(RUN_PATH_PREFIX) {
+            // A string prefix: `Path::starts_with` compares whole components ("run:label").
+            if t.path
+                .to_str()
+                .is_some_and(|p| p.starts_with(RUN_PATH_PREFIX))
+            {
                 // In the run directory: written by an earlier stage, checked when the trial runs.
             } else if !path.is_file() {
                 errors.push(format!("{at}: data file {} does not exist", path.display()));
@@ -787,6 +811,32 @@ mod tests {
         };
         assert_eq!(errors.len(), 3, "{errors:#?}");
         assert!(errors.iter().all(|e| e.contains("does not exist")));
+    }
+
+    #[test]
+    fn run_paths_and_cost_comparison_are_checked() {
+        let text = r#"
+cost-comparison = ["deepseek-v2", "gpt-4o", "no-such-api"]
+[[models]]
+name = "m"
+provider = "llama-cpp"
+model = "m"
+[[tasks]]
+name = "qa"
+kind = "rag-qa"
+path = "run:label/qa.jsonl"
+"#;
+        let config = TrialConfig::from_toml_str(text, "/nonexistent").unwrap();
+        let TrialError::InvalidConfig(errors) =
+            config.validate(&PriceCatalogue::builtin()).unwrap_err()
+        else {
+            panic!("expected validation errors")
+        };
+        // The run: file is written by an earlier stage, so it is not looked for here; the
+        // unknown API and the USD price without an exchange rate are both reported.
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].contains("gpt-4o") && errors[0].contains("exchange-rates"));
+        assert!(errors[1].contains("no-such-api") && errors[1].contains("deepseek-v2"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! -> [`run_trial`] (cached, resumable requests) -> [`TrialReport`] (+ [`render_svg`]).
 
 pub mod catalogue;
+pub mod compare;
 pub mod config;
 pub mod error;
 pub mod load;

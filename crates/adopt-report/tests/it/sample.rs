@@ -208,6 +208,15 @@ pub fn full_inputs() -> ReadinessInputs {
                 ],
             },
         ],
+        missing_models: vec![],
+        hosted: vec![HostedCostSummary {
+            scenario: "Customer-service FAQ 客服问答".into(),
+            model: "deepseek-v2".into(),
+            vendor: Some("DeepSeek".into()),
+            list_price: "1 / 2 CNY per million tokens in / out (2024-05)".into(),
+            cost_per_1k_tasks: 1.56,
+            monthly_cost: Some(468.0),
+        }],
         load: None,
     };
     ReadinessInputs {

@@ -279,6 +279,54 @@ fn model_without_a_passing_candidate_blocks() {
 }
 
 #[test]
+fn trial_without_installed_models_says_how_to_fetch_them() {
+    let mut inputs = full_inputs();
+    let r = build(&inputs);
+    let m = section(&r, "model");
+    let hosted = m
+        .tables
+        .iter()
+        .find(|t| t.caption.contains("hosted APIs"))
+        .expect("hosted cost table");
+    assert_eq!(hosted.rows[0][1], "deepseek-v2");
+    assert_eq!(hosted.rows[0][4], "CNY 1.56");
+    assert!(
+        m.charts
+            .iter()
+            .any(|c| matches!(c, Chart::Scatter(s) if s.title.contains("model size"))),
+        "quality against size"
+    );
+
+    let trial = inputs.trial.as_mut().unwrap();
+    trial.scenarios.clear();
+    trial.missing_models = vec![
+        MissingModel {
+            model: "smollm2-135m".into(),
+            size: "135M".into(),
+            reason: "not installed".into(),
+            fetch: "adopt models fetch smollm2-135m".into(),
+        },
+        MissingModel {
+            model: "gemma3-270m".into(),
+            size: "270M".into(),
+            reason: "not installed".into(),
+            fetch: "adopt models fetch gemma3-270m".into(),
+        },
+    ];
+    let r = build(&inputs);
+    let m = section(&r, "model");
+    assert_eq!(m.verdict, Verdict::NeedsAttention);
+    assert!(
+        m.summary
+            .contains("2 local models of the trial are not installed"),
+        "{}",
+        m.summary
+    );
+    assert_eq!(m.actions[0].command.as_deref(), Some("adopt models fetch"));
+    assert!(m.actions[0].text.contains("smollm2-135m (135M)"));
+}
+
+#[test]
 fn full_run_needs_attention_for_scans_and_quarantine() {
     let r = build(&full_inputs());
     assert_eq!(r.overall, Verdict::NeedsAttention);
