@@ -255,6 +255,9 @@ fn tile_avx2<B: Block, const R: usize, const C: usize>(
             let mut wv = [_mm256_setzero_si256(); C];
             for c in 0..C {
                 wv[c] = w[c].get_unchecked(b).load();
+                if R == 1 {
+                    _mm_prefetch::<_MM_HINT_T0>(w[c].as_ptr().wrapping_add(b + C * kb).cast());
+                }
             }
             for r in 0..R {
                 let ab = a[r].get_unchecked(b);
@@ -271,10 +274,34 @@ fn tile_avx2<B: Block, const R: usize, const C: usize>(
         }
     }
     for r in 0..R {
-        for c in 0..C {
+        let mut c = 0;
+        while c + 4 <= C {
+            let sums = hsum4([acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]]);
+            for i in 0..4 {
+                out[r][c + i] = sums[i] + mins[r][c + i];
+            }
+            c += 4;
+        }
+        while c < C {
             out[r][c] = hsum256(acc[r][c]) + mins[r][c];
+            c += 1;
         }
     }
+}
+
+/// The sums of four 8-lane vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn hsum4(v: [std::arch::x86_64::__m256; 4]) -> [f32; 4] {
+    use std::arch::x86_64::*;
+    let a = _mm256_hadd_ps(v[0], v[1]);
+    let b = _mm256_hadd_ps(v[2], v[3]);
+    let c = _mm256_hadd_ps(a, b);
+    let s = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+    let mut out = [0f32; 4];
+    // SAFETY: `out` holds four floats.
+    unsafe { _mm_storeu_ps(out.as_mut_ptr(), s) };
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -361,7 +388,7 @@ fn product<B: Block>(w: &[B], n: usize, kb: usize, a: &[Q8], m: usize, out: &mut
         });
     } else {
         // Few rows (generation): split each row's columns over the threads instead.
-        let chunk = (n / (pool_threads() * 8)).max(16).next_multiple_of(4);
+        let chunk = (n / (pool_threads() * 8)).max(16).next_multiple_of(8);
         for i in 0..m {
             let a_i = arow(i);
             for_each_row(&mut out[i * n..(i + 1) * n], chunk, chunk * k, |c, cols| {
@@ -384,6 +411,13 @@ fn row_product<B: Block>(
 ) {
     let wrow = |j: usize| &w[j * kb..(j + 1) * kb];
     let mut j = 0;
+    while j + 8 <= count {
+        let at = first + j;
+        let mut o = [[0f32; 8]; 1];
+        tile(avx2, std::array::from_fn(|i| wrow(at + i)), [a], &mut o);
+        out[j..j + 8].copy_from_slice(&o[0]);
+        j += 8;
+    }
     while j + 4 <= count {
         let at = first + j;
         let mut o = [[0f32; 4]; 1];
@@ -465,6 +499,54 @@ pub(crate) enum Blocks {
     W8(Vec<W8>),
 }
 
+/// Collects weight blocks into memory backed by 2 MB pages where the kernel allows it:
+/// generation streams every weight once per token, and with 4 kB pages (transparent huge
+/// pages are often opt-in, `madvise`) TLB misses cut that stream by a third (Gemma 3's 188 MB
+/// output matrix: 10.6 GB/s on one core). The blocks are advised before they are written,
+/// and collapsed after (`MADV_COLLAPSE`, Linux 6.1) in case the allocator reused pages.
+trait CollectHuge<T> {
+    fn collect_huge(self) -> Vec<T>;
+}
+
+impl<T, I: ExactSizeIterator<Item = T>> CollectHuge<T> for I {
+    fn collect_huge(self) -> Vec<T> {
+        let mut v: Vec<T> = Vec::with_capacity(self.len());
+        advise_huge(&v, libc_advice::HUGEPAGE);
+        v.extend(self);
+        advise_huge(&v, libc_advice::COLLAPSE);
+        v
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod libc_advice {
+    pub const HUGEPAGE: i32 = 14;
+    pub const COLLAPSE: i32 = 25;
+}
+#[cfg(not(target_os = "linux"))]
+mod libc_advice {
+    pub const HUGEPAGE: i32 = 0;
+    pub const COLLAPSE: i32 = 0;
+}
+
+/// `madvise(advice)` over the whole 2 MB pages inside `v`'s allocation; failures are ignored
+/// (advice only).
+fn advise_huge<T>(v: &Vec<T>, advice: i32) {
+    const HUGE: usize = 2 << 20;
+    let start = v.as_ptr() as usize;
+    let end = start + v.capacity() * std::mem::size_of::<T>();
+    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+    if cfg!(target_os = "linux") && to > from {
+        // SAFETY: advice about pages inside memory this Vec owns; nothing is read or written,
+        // and both advices keep the contents.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            libc::madvise(from as *mut libc::c_void, to - from, advice);
+        }
+    }
+    let _ = advice;
+}
+
 /// A weight matrix: `n` output rows of `k` inputs.
 pub(crate) enum Weight {
     Blocks { n: usize, k: usize, blocks: Blocks },
@@ -521,7 +603,7 @@ impl Weight {
                         m: -8.0 * d,
                     }
                 })
-                .collect(),
+                .collect_huge(),
             ),
             GgmlDType::Q4_1 => Blocks::W4(
                 raw.map(|b| W4 {
@@ -529,7 +611,7 @@ impl Weight {
                     d: f16(b),
                     m: f16(&b[2..]),
                 })
-                .collect(),
+                .collect_huge(),
             ),
             GgmlDType::Q5_0 => Blocks::W5(
                 raw.map(|b| {
@@ -541,7 +623,7 @@ impl Weight {
                         m: -16.0 * d,
                     }
                 })
-                .collect(),
+                .collect_huge(),
             ),
             GgmlDType::Q5_1 => Blocks::W5(
                 raw.map(|b| W5 {
@@ -550,14 +632,14 @@ impl Weight {
                     d: f16(b),
                     m: f16(&b[2..]),
                 })
-                .collect(),
+                .collect_huge(),
             ),
             _ => Blocks::W8(
                 raw.map(|b| W8 {
                     qs: std::array::from_fn(|j| b[2 + j] as i8),
                     d: f16(b),
                 })
-                .collect(),
+                .collect_huge(),
             ),
         };
         Ok(Weight::Blocks { n, k, blocks })
