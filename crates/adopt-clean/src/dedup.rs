@@ -75,6 +75,13 @@ impl DedupConfig {
 /// Key for exact deduplication: 128-bit hash of the text lower-cased, without whitespace and
 /// unit separators (so re-paginated or re-wrapped copies still match); `None` for text that is
 /// only whitespace, which is not worth calling a duplicate.
+/// The exact key and near-duplicate signature of one text, taken before PII redaction.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DedupKeys {
+    pub exact: Option<u128>,
+    pub near: Option<Vec<u32>>,
+}
+
 pub fn exact_key(text: &str) -> Option<u128> {
     let mut buf = String::with_capacity(text.len());
     for c in text.chars().filter(|c| !c.is_whitespace() && *c != '\u{c}') {

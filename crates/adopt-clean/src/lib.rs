@@ -26,7 +26,7 @@ pub use operator::{DocOperator, Outcome, Verdict};
 pub use pii::{CustomPii, PiiConfig, PiiDetector, PiiKind, PiiMode};
 pub use pipeline::{run, Cleaner};
 pub use quality::QualityConfig;
-pub use report::{CleanReport, GroupStats, OperatorStats, PiiSummary};
+pub use report::{CleanReport, DropAlert, GroupStats, OperatorStats, PiiSummary};
 pub use stage::{clean_run_dir, StageError, StageReport};
 pub use tables::{ColumnProfile, TableProfile};
 
@@ -89,6 +89,10 @@ pub struct CleanedDocument {
     pub pii_counts: BTreeMap<String, u64>,
     /// Operators that modified the document, in order.
     pub changed_by: Vec<String>,
+    /// Dedup keys of the text as it was before PII redaction: records that differ only in
+    /// their ID or phone numbers are different records, not duplicates.
+    #[serde(skip)]
+    pub(crate) dedup_keys: Option<dedup::DedupKeys>,
 }
 
 impl CleanedDocument {
@@ -100,6 +104,7 @@ impl CleanedDocument {
             dup_cluster: None,
             pii_counts: BTreeMap::new(),
             changed_by: Vec::new(),
+            dedup_keys: None,
         }
     }
 }

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use adopt_core::{Document, Reporter};
 use rayon::prelude::*;
 
-use crate::dedup::{exact_key, NearDupDetector};
+use crate::dedup::{exact_key, DedupKeys, NearDupDetector};
 use crate::operator::{DocOperator, Outcome, Verdict};
-use crate::report::{CleanReport, GroupStats, OperatorStats, NO_DEPARTMENT};
+use crate::report::{CleanReport, DropAlert, GroupStats, OperatorStats, NO_DEPARTMENT};
 use crate::{
     CleanConfig, CleanError, CleanOutput, CleanedDocument, DedupConfig, Dropped,
     LanguageIdentifier, Normalizer, PiiDetector, Result,
@@ -132,6 +132,10 @@ impl Cleaner {
         dropped.sort_by_key(|(i, _)| *i);
         let dropped: Vec<Dropped> = dropped.into_iter().map(|(_, d)| d).collect();
         summarise(&mut report, &kept, &dropped);
+        report.alerts = drop_alerts(&kept, &dropped);
+        for alert in &report.alerts {
+            reporter.warn(&alert.message());
+        }
         report.operators = stats;
         CleanOutput {
             kept,
@@ -148,6 +152,9 @@ impl Cleaner {
         let mut doc = CleanedDocument::new(doc);
         let mut outcomes = Vec::with_capacity(self.operators.len());
         for op in &self.operators {
+            if op.name() == "pii" {
+                doc.dedup_keys = Some(self.dedup_keys(&doc.doc.text));
+            }
             let outcome = op.apply(&mut doc);
             match &outcome.verdict {
                 Verdict::Keep { changed: true } => doc.changed_by.push(op.name().to_string()),
@@ -163,7 +170,16 @@ impl Cleaner {
         (Ok(doc), outcomes)
     }
 
-    /// Exact, then near-duplicate removal over the documents the other operators kept. One
+    /// What dedup compares `text` by; only the enabled kinds are computed.
+    fn dedup_keys(&self, text: &str) -> DedupKeys {
+        DedupKeys {
+            exact: self.dedup.exact.then(|| exact_key(text)).flatten(),
+            near: self.near.as_ref().and_then(|n| n.signature(text)),
+        }
+    }
+
+    /// Exact, then near-duplicate removal over the documents the other operators kept, compared
+    /// by their text before PII redaction where it ran. One
     /// document per cluster stays: the longest, ties broken by the smaller `doc_id`, so the choice
     /// does not depend on input order or thread timing.
     fn deduplicate(
@@ -195,7 +211,10 @@ impl Cleaner {
         if self.dedup.exact {
             let keys: Vec<Option<u128>> = kept
                 .par_iter()
-                .map(|(_, d)| exact_key(&d.doc.text))
+                .map(|(_, d)| match &d.dedup_keys {
+                    Some(keys) => keys.exact,
+                    None => exact_key(&d.doc.text),
+                })
                 .collect();
             let mut groups: HashMap<u128, Vec<usize>> = HashMap::new();
             for (i, k) in keys.iter().enumerate() {
@@ -235,7 +254,10 @@ impl Cleaner {
             let alive: Vec<usize> = (0..n).filter(|&i| why[i].is_none()).collect();
             let sigs: Vec<Option<Vec<u32>>> = alive
                 .par_iter()
-                .map(|&i| detector.signature(&kept[i].1.doc.text))
+                .map(|&i| match &kept[i].1.dedup_keys {
+                    Some(keys) => keys.near.clone(),
+                    None => detector.signature(&kept[i].1.doc.text),
+                })
                 .collect();
             let clusters = detector.clusters_of_signatures(&sigs);
             let mut s = OperatorStats {
@@ -379,4 +401,91 @@ fn summarise(report: &mut CleanReport, kept: &[CleanedDocument], dropped: &[Drop
     }
     report.by_department = by_department;
     report.by_format = by_format;
+}
+
+/// Operators that judge a document's text and may drop it for that: the quality filters and
+/// language id. Dedup keeps a copy of what it drops, and PII drops are asked for.
+const FILTERS: [&str; 5] = [
+    "garbled-text",
+    "too-short",
+    "symbol-ratio",
+    "repeated-lines",
+    "lang-id",
+];
+
+/// An alert is raised for a group when the filters dropped all of it, or at least
+/// `ALERT_MIN_DROPPED` documents and `ALERT_SHARE` of it.
+const ALERT_SHARE: f64 = 0.3;
+const ALERT_MIN_DROPPED: u64 = 3;
+/// Folders smaller than this are not alerted on (a one-file folder is one dropped document, and
+/// the dropped table already lists it); departments of any size are.
+const ALERT_MIN_FOLDER: u64 = 3;
+
+/// Departments, then folders, that the filters thinned out badly (see [`DropAlert`]). A folder
+/// holding exactly the documents of an alerted department is not repeated.
+fn drop_alerts(kept: &[CleanedDocument], dropped: &[Dropped]) -> Vec<DropAlert> {
+    #[derive(Default)]
+    struct Tally {
+        docs_in: u64,
+        by_operator: BTreeMap<String, u64>,
+        departments: std::collections::BTreeSet<String>,
+    }
+    let folder = |path: &str| match path.replace('\\', "/").rsplit_once('/') {
+        Some((dir, _)) => dir.to_string(),
+        None => ".".to_string(),
+    };
+    let dept_key = |d: &Option<String>| d.clone().unwrap_or_else(|| NO_DEPARTMENT.to_string());
+    let mut departments: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut folders: BTreeMap<String, Tally> = BTreeMap::new();
+    let docs = kept
+        .iter()
+        .map(|k| (&k.doc.department, &k.doc.source_path, None))
+        .chain(
+            dropped
+                .iter()
+                .map(|d| (&d.department, &d.source_path, Some(d.operator.as_str()))),
+        );
+    for (department, path, operator) in docs {
+        let dept = dept_key(department);
+        for tally in [
+            departments.entry(dept.clone()).or_default(),
+            folders.entry(folder(path)).or_default(),
+        ] {
+            tally.docs_in += 1;
+            tally.departments.insert(dept.clone());
+            if let Some(op) = operator.filter(|op| FILTERS.contains(op)) {
+                *tally.by_operator.entry(op.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let alarming = |t: &Tally, min_size: u64| {
+        let dropped: u64 = t.by_operator.values().sum();
+        t.docs_in >= min_size
+            && dropped > 0
+            && (dropped == t.docs_in
+                || (dropped >= ALERT_MIN_DROPPED
+                    && dropped as f64 >= ALERT_SHARE * t.docs_in as f64))
+    };
+    let alert = |group: &str, name: &str, t: &Tally| DropAlert {
+        group: group.to_string(),
+        name: name.to_string(),
+        docs_in: t.docs_in,
+        dropped: t.by_operator.values().sum(),
+        by_operator: t.by_operator.clone(),
+    };
+    let mut alerts: Vec<DropAlert> = departments
+        .iter()
+        .filter(|(_, t)| alarming(t, 1))
+        .map(|(name, t)| alert("department", name, t))
+        .collect();
+    for (name, t) in &folders {
+        let same_as_department = t.departments.len() == 1
+            && alerts.iter().any(|a| {
+                t.departments.contains(&a.name) && a.docs_in == t.docs_in && a.group == "department"
+            });
+        if alarming(t, ALERT_MIN_FOLDER) && !same_as_department {
+            alerts.push(alert("folder", name, t));
+        }
+    }
+    alerts
 }

@@ -1,6 +1,8 @@
-//! Quality filters: too short, mostly symbols or digits, mostly repeated lines, garbled text.
+//! Quality filters: too short, mostly symbols, mostly repeated lines, garbled text.
 //!
-//! Each filter is its own operator so the report says which one dropped what. Lengths are counted
+//! Each filter is its own operator so the report says which one dropped what. Digits are
+//! content, not noise: a bank's notes and ledgers are full of IDs, phone numbers and amounts,
+//! and PII redaction (which runs later) must see them. Lengths are counted
 //! in tokens (a CJK character or a word, see [`crate::script::tokens`]) so one threshold means about
 //! the same amount of text in Chinese and in English.
 
@@ -24,8 +26,10 @@ pub struct QualityConfig {
     /// Drop documents with fewer tokens than this (a token is one CJK character or one word);
     /// 0 turns the filter off.
     pub min_tokens: usize,
-    /// Drop documents where more than this share of the non-space characters are digits,
-    /// punctuation or symbols rather than letters (CJK characters count as letters); 1 turns it off.
+    /// Drop documents where more than this share of the non-space characters are punctuation or
+    /// symbols rather than letters or digits (CJK characters count as letters): markup debris,
+    /// not ledgers. Table layout (`|`, box drawing) is not counted and a run of one symbol
+    /// ("-----", "......") counts once; 1 turns it off.
     pub max_symbol_ratio: f64,
     /// Drop documents where more than this share of the non-blank lines repeat an earlier line;
     /// 1 turns it off.
@@ -143,21 +147,34 @@ impl DocOperator for TooShortFilter {
     }
 }
 
-/// Share of non-space characters that are not letters (CJK included in letters).
+/// Share of symbols among the letters, digits and symbols of `text` (see
+/// [`QualityConfig::max_symbol_ratio`]). Letters and digits of every script are content; cell
+/// separators and box drawing are layout and not counted; a run of one repeated symbol (a ruling
+/// line, dot leaders) counts as one.
 pub fn symbol_ratio(text: &str) -> f64 {
-    let (mut non_space, mut letters) = (0usize, 0usize);
+    let (mut content, mut symbols) = (0usize, 0usize);
+    let mut previous = None;
     for c in text.chars().filter(|c| !c.is_whitespace()) {
-        non_space += 1;
-        letters += usize::from(c.is_alphabetic());
+        if c.is_alphanumeric() {
+            content += 1;
+        } else if !is_table_layout(c) && previous != Some(c) {
+            symbols += 1;
+        }
+        previous = Some(c);
     }
-    if non_space == 0 {
+    if content + symbols == 0 {
         0.0
     } else {
-        1.0 - letters as f64 / non_space as f64
+        symbols as f64 / (content + symbols) as f64
     }
 }
 
-/// Drops documents that are mostly digits, punctuation or symbols.
+/// Characters that draw tables rather than say anything: cell separators and box drawing.
+fn is_table_layout(c: char) -> bool {
+    matches!(c, '|' | '\u{FF5C}' | '\u{2500}'..='\u{257F}')
+}
+
+/// Drops documents that are mostly punctuation or symbols (markup debris, binary residue).
 pub struct SymbolRatioFilter {
     pub max_ratio: f64,
     pub exempt: Vec<Format>,
@@ -177,7 +194,7 @@ impl DocOperator for SymbolRatioFilter {
             return Outcome::drop(
                 "symbol-ratio",
                 format!(
-                    "{ratio:.2} of characters are digits or symbols > {}",
+                    "{ratio:.2} of characters are symbols (not letters or digits) > {}",
                     self.max_ratio
                 ),
             );
@@ -301,8 +318,21 @@ mod tests {
 
     #[test]
     fn ratios() {
-        assert!(symbol_ratio("1,234,567.00 | 89.5% | ###") > 0.9);
-        assert!(symbol_ratio("合同金额为100万元") < 0.5);
+        // Business records and tables: digits are content.
+        let note =
+            "客户张三，身份证号110101199003077777，手机13800138000，卡号6222021234567890123，\
+                    邮箱 zhang.san@example.com，本月还款金额¥12,345.67元。";
+        assert!(symbol_ratio(note) < 0.2, "{}", symbol_ratio(note));
+        assert!(symbol_ratio("1,234,567.00 | 89.5% | 2024-03-31") < 0.35);
+        assert!(
+            symbol_ratio("科目 | 借方 | 贷方\n------+------+------\n1001 | 5,000.00 | 0.00") < 0.35
+        );
+        assert!(symbol_ratio("第一章 总则 ........................ 1") < 0.2);
+        assert!(symbol_ratio("合同金额为100万元") < 0.01);
+        // Markup and symbol debris is still noise.
+        assert!(symbol_ratio("</td></tr><tr><td>&nbsp;</td><td>{{ }}</td>") > 0.5);
+        assert!(symbol_ratio("#$%^&*()!@#<>?/\\;:[]{}~`+=") > 0.9);
+        assert_eq!(symbol_ratio("  \n "), 0.0);
         let (r, n) = repeated_line_ratio("a\nb\na\na\n\nc");
         assert_eq!(n, 5);
         assert!((r - 0.4).abs() < 1e-9);

@@ -52,6 +52,37 @@ pub struct PiiSummary {
     pub by_department: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
+/// A department or folder that the filters (quality, language) thinned out badly: the loud
+/// part of the report, because a threshold that suits articles can wipe out a whole
+/// department's records. Duplicates and PII drops (asked for) do not count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DropAlert {
+    /// "department" or "folder".
+    pub group: String,
+    /// The department's name, or the folder's path.
+    pub name: String,
+    pub docs_in: u64,
+    /// Documents the filters dropped.
+    pub dropped: u64,
+    /// Those drops by operator ("symbol-ratio" -> 200).
+    pub by_operator: BTreeMap<String, u64>,
+}
+
+impl DropAlert {
+    /// One line for a warning or the report.
+    pub fn message(&self) -> String {
+        format!(
+            "the filters dropped {} of {} documents ({:.0}%) of {} {:?}: {}; check clean/dropped.parquet and, if they are real records, relax or turn off that filter under [clean.quality]",
+            self.dropped,
+            self.docs_in,
+            100.0 * self.dropped as f64 / self.docs_in.max(1) as f64,
+            self.group,
+            self.name,
+            join_counts(&self.by_operator)
+        )
+    }
+}
+
 /// The data-quality report of `adopt clean`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CleanReport {
@@ -71,6 +102,9 @@ pub struct CleanReport {
     pub languages: BTreeMap<String, u64>,
     /// Clusters of duplicate documents (exact or near), each reduced to one kept document.
     pub duplicate_clusters: u64,
+    /// Departments and folders that the filters thinned out badly.
+    #[serde(default)]
+    pub alerts: Vec<DropAlert>,
 }
 
 impl CleanReport {
@@ -93,6 +127,13 @@ impl CleanReport {
             self.docs_dropped,
             self.duplicate_clusters
         );
+        if !self.alerts.is_empty() {
+            md.push_str("## Warnings\n\n");
+            for alert in &self.alerts {
+                let _ = writeln!(md, "- **Warning:** {}", alert.message());
+            }
+            md.push('\n');
+        }
 
         md.push_str("## Operators\n\n| operator | in | out | changed | dropped | why dropped | counters |\n|---|---:|---:|---:|---:|---|---|\n");
         for op in &self.operators {

@@ -1,9 +1,11 @@
 //! Integration tests of adopt-clean: PII precision/recall on a generated labelled set, the whole
-//! pipeline on real Chinese text (CMRC 2018 contexts from `shared/corpus`) and generated documents.
+//! pipeline on real Chinese text (CMRC 2018 contexts from `shared/corpus`) and generated documents,
+//! business records full of numbers kept and redacted, and the alert when filters empty a department.
 
 mod neardup;
 mod pii_eval;
 mod pipeline;
+mod records;
 
 use adopt_core::{Document, Format, UNIT_SEPARATOR};
 

@@ -78,18 +78,18 @@ fn id_first17(rng: &mut Rng, date: &str) -> String {
     )
 }
 
-fn valid_id(rng: &mut Rng) -> String {
+pub(crate) fn valid_id(rng: &mut Rng) -> String {
     let date = birth_date(rng);
     let first = id_first17(rng, &date);
     let check = id_check(&first);
     format!("{first}{check}")
 }
 
-fn phone(rng: &mut Rng) -> String {
+pub(crate) fn phone(rng: &mut Rng) -> String {
     format!("1{}{}", 3 + rng.below(7), rng.digits(9))
 }
 
-fn bank_card(rng: &mut Rng) -> String {
+pub(crate) fn bank_card(rng: &mut Rng) -> String {
     let len = 16 + rng.below(4);
     let prefix = *rng.pick(&["62", "4", "5", "35"]);
     let partial = format!("{prefix}{}", rng.digits(len - prefix.len() - 1));

@@ -60,7 +60,7 @@ fn mixed_corpus_is_cleaned_and_reported() {
         doc("e-english", Some("hr"), Format::Docx, &[ENGLISH]),
         doc("f-garbled", Some("it"), Format::Text, &[&latin1_mojibake(&contexts[6])]),
         doc("g-short", Some("it"), Format::Text, &["同意。"]),
-        doc("h-symbols", None, Format::Text, &["1,234 | 5,678 | 9,012 | 3,456 | 7,890 | 1,111 | 2,222 | 3,333 | 4,444 | 5,555 | 6,666 | 7,777 | 8,888 | 9,999 | 1,234 | 5,678 | 9,012 | 3,456 | 7,890 | 1,111 | 2,222 | 3,333 | 4,444 | 5,555 | 6,666 | 7,777 | 8,888 | 9,999 | 0,000 页码 备注"]),
+        doc("h-symbols", None, Format::Text, &["</td></tr><tr><td>&nbsp;</td><td>{{ }}</td></tr> <<< >>> ;; {{{ }}} </td></tr><tr><td>&nbsp;</td><td>{{ }}</td></tr> ## ** __ [] () </td></tr><tr><td>&nbsp;</td><td>{{ }}</td></tr>"]),
         doc("i-sheet", None, Format::Xlsx, &[spreadsheet]),
         doc("j-menu", Some("it"), Format::Html, &["首页 登录 注册 联系我们 关于我们\n首页 登录 注册 联系我们 关于我们\n首页 登录 注册 联系我们 关于我们\n首页 登录 注册 联系我们 关于我们\n首页 登录 注册 联系我们 关于我们\n版权所有"]),
     ];
@@ -162,6 +162,14 @@ fn mixed_corpus_is_cleaned_and_reported() {
         r.languages["cmn"], 3,
         "the spreadsheet's headers are Chinese too"
     );
+
+    // Every document of "it" was dropped by a filter: the one alert, not repeated for its folder.
+    let alerts: Vec<(&str, &str, u64, u64)> = r
+        .alerts
+        .iter()
+        .map(|a| (a.group.as_str(), a.name.as_str(), a.docs_in, a.dropped))
+        .collect();
+    assert_eq!(alerts, [("department", "it", 3, 3)]);
 
     let json = r.to_json();
     let dropped_json = serde_json::to_string(&out.dropped).unwrap();
