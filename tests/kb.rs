@@ -81,9 +81,11 @@ fn write_sources(src: &Path, passages: &[Passage]) -> PathBuf {
             .unwrap();
             name
         };
-        for (q, a) in qas {
+        for (k, (q, a)) in qas.iter().enumerate() {
+            // An `id` like public and in-house QA sets carry: ignored, with a warning.
             queries.push_str(
-                &serde_json::json!({"question": q, "answers": [a], "doc": name}).to_string(),
+                &serde_json::json!({"id": format!("{name}#{k}"), "question": q, "answers": [a], "doc": name})
+                    .to_string(),
             );
             queries.push('\n');
         }
@@ -210,7 +212,7 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     let build = collect_and_build(&run, &src);
     assert_eq!(build["build"]["docs_added"], 26, "{build}"); // 24 passages + 2 readable PDFs
 
-    let eval = json(&adopt(
+    let out = adopt(
         &run,
         &[
             "kb",
@@ -219,7 +221,10 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
             queries.to_str().unwrap(),
             "--json",
         ],
-    ));
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("ignored fields `id`").count(), 1, "{stderr}");
+    let eval = json(&out);
     let sparse = &eval[0];
     assert_eq!(sparse["mode"], "sparse");
     assert!(sparse["answer_queries"].as_u64().unwrap() >= 60, "{sparse}");

@@ -3,11 +3,14 @@
 //! Input is JSONL, one query a line: `{"question": ..., "answers": [...], "doc": "file.pdf"}`
 //! scores hit@k and MRR (a hit is a chunk containing an answer string, ignoring whitespace, and
 //! from `doc` when given); `{"question": ..., "relevant": [chunk or doc ids]}` scores nDCG@10.
+//! Other fields (`id`, `context`, ...) are what public and in-house QA sets carry: they are
+//! ignored, with one warning per file naming them.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
-use adopt_core::Embedder;
+use adopt_core::{Embedder, Reporter};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{KbError, Result};
@@ -17,9 +20,9 @@ use crate::kb::{KnowledgeBase, Query};
 /// Ranks evaluated; the deepest is how many chunks each query retrieves.
 pub const HIT_KS: [usize; 4] = [1, 3, 5, 10];
 
-/// One evaluation query.
+/// One evaluation query. A data file, not our configuration: unknown fields are ignored (see
+/// [`read_eval_queries`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EvalQuery {
     pub question: String,
     /// Answer strings; a chunk containing one (whitespace-insensitive) answers the question.
@@ -33,27 +36,49 @@ pub struct EvalQuery {
     pub relevant: Vec<String>,
 }
 
-/// Reads queries from JSONL; blank lines are skipped, a bad line is an error naming it.
-pub fn read_eval_queries(path: &Path) -> Result<Vec<EvalQuery>> {
+/// Fields of [`EvalQuery`]; any other field of a query line is ignored.
+const QUERY_FIELDS: [&str; 4] = ["question", "answers", "doc", "relevant"];
+
+/// Reads queries from JSONL; blank lines are skipped, a bad line is an error naming it. Fields
+/// other than those of [`EvalQuery`] are ignored, and `reporter` is told once which ones.
+pub fn read_eval_queries(path: &Path, reporter: &dyn Reporter) -> Result<Vec<EvalQuery>> {
     let text = std::fs::read_to_string(path).map_err(|e| KbError::io(path, e))?;
+    let bad_line = |line: usize, reason: String| KbError::EvalInput {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
     let mut out = Vec::new();
+    let mut ignored = BTreeSet::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let q: EvalQuery = serde_json::from_str(line).map_err(|e| KbError::EvalInput {
-            path: path.to_path_buf(),
-            line: i + 1,
-            reason: e.to_string(),
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| bad_line(i + 1, e.to_string()))?;
+        if let Some(fields) = value.as_object() {
+            ignored.extend(
+                fields
+                    .keys()
+                    .filter(|k| !QUERY_FIELDS.contains(&k.as_str()))
+                    .cloned(),
+            );
+        }
+        let q: EvalQuery =
+            serde_json::from_value(value).map_err(|e| bad_line(i + 1, e.to_string()))?;
         if q.answers.is_empty() && q.relevant.is_empty() {
-            return Err(KbError::EvalInput {
-                path: path.to_path_buf(),
-                line: i + 1,
-                reason: "needs \"answers\" or \"relevant\"".into(),
-            });
+            return Err(bad_line(i + 1, "needs \"answers\" or \"relevant\"".into()));
         }
         out.push(q);
+    }
+    if !ignored.is_empty() {
+        let names: Vec<String> = ignored.iter().map(|f| format!("`{f}`")).collect();
+        reporter.warn(&format!(
+            "{}: ignored fields {} (queries use {})",
+            path.display(),
+            names.join(", "),
+            QUERY_FIELDS.join(", ")
+        ));
     }
     Ok(out)
 }
@@ -264,6 +289,54 @@ mod tests {
         }
     }
 
+    /// Keeps the warnings it is given.
+    #[derive(Default)]
+    struct Warnings(std::sync::Mutex<Vec<String>>);
+
+    impl Reporter for Warnings {
+        fn warn(&self, message: &str) {
+            self.0.lock().unwrap().push(message.to_string());
+        }
+    }
+
+    #[test]
+    fn query_files_with_extra_fields_are_read_with_one_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("qa.jsonl");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"id": "q1", "question": "额度多少？", "answers": ["五十万元"], "context": "授信额度五十万元"}"#,
+                "\n\n",
+                r#"{"id": 2, "question": "Who signs?", "relevant": ["doc-1"], "meta": {"src": "x"}}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let warnings = Warnings::default();
+        let qs = read_eval_queries(&path, &warnings).unwrap();
+        assert_eq!(qs.len(), 2);
+        assert_eq!(qs[0].answers, vec!["五十万元".to_string()]);
+        assert_eq!(qs[1].relevant, vec!["doc-1".to_string()]);
+        let warnings = warnings.0.into_inner().unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("qa.jsonl"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains("`context`, `id`, `meta`"),
+            "{}",
+            warnings[0]
+        );
+
+        // Known fields are still checked, and a file of only known fields warns of nothing.
+        std::fs::write(&path, r#"{"question": "?", "answers": "not a list"}"#).unwrap();
+        let err = read_eval_queries(&path, &Warnings::default()).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        std::fs::write(&path, r#"{"question": "?", "answers": ["a"]}"#).unwrap();
+        let quiet = Warnings::default();
+        read_eval_queries(&path, &quiet).unwrap();
+        assert!(quiet.0.into_inner().unwrap().is_empty());
+    }
+
     #[test]
     fn answer_match_ignores_whitespace_and_checks_doc() {
         let q = EvalQuery {
@@ -325,13 +398,18 @@ mod tests {
             relevant: vec![],
         }];
         write_eval_queries(&p, &qs).unwrap();
-        assert_eq!(read_eval_queries(&p).unwrap(), qs);
+        assert_eq!(
+            read_eval_queries(&p, &adopt_core::NoopReporter).unwrap(),
+            qs
+        );
         std::fs::write(
             &p,
             "{\"question\":\"a\",\"answers\":[\"b\"]}\n\n{\"question\":\"c\"}\n",
         )
         .unwrap();
-        let err = read_eval_queries(&p).unwrap_err().to_string();
+        let err = read_eval_queries(&p, &adopt_core::NoopReporter)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 3"), "{err}");
     }
 }

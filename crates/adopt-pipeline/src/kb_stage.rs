@@ -270,7 +270,7 @@ pub fn kb_run_dir(
     let mode = effective_mode(settings.search, embedder.is_some());
     let eval = match &queries {
         Some(q) => {
-            let qs = adopt_kb::read_eval_queries(q)?;
+            let qs = adopt_kb::read_eval_queries(q, reporter)?;
             Some(adopt_kb::evaluate(&kb, &qs, mode, embedder)?)
         }
         None => None,

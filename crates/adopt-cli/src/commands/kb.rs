@@ -400,7 +400,7 @@ fn eval(cli: &Cli, args: &EvalArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    let queries = adopt_kb::read_eval_queries(&path)?;
+    let queries = adopt_kb::read_eval_queries(&path, &TerminalReporter::new(cli.quiet))?;
     let (kb, embedder) = open(cli, &args.model, &args.fusion)?;
     let modes: Vec<SearchMode> = if args.mode.is_empty() {
         if embedder.is_some() {
