@@ -155,18 +155,42 @@ fn text_encodings_are_detected_and_bad_files_do_not_stop_the_run() {
     std::fs::write(src.join("broken.docx"), b"not a zip at all").unwrap();
     std::fs::write(src.join("photo.png"), b"\x89PNG\r\n").unwrap();
     std::fs::write(src.join(".hidden.txt"), b"ignored").unwrap();
+    // 7-bit ISO-2022-JP passes for ASCII; one non-ASCII byte is too little to go on.
+    let ja = "与信審査の結果、融資枠を五千万円に設定しました。";
+    std::fs::write(src.join("jis.txt"), encoding_rs::ISO_2022_JP.encode(ja).0).unwrap();
+    let euro = "Fee: 5 € per transfer";
+    std::fs::write(
+        src.join("fee.txt"),
+        encoding_rs::WINDOWS_1252.encode(euro).0,
+    )
+    .unwrap();
 
     adopt(
         &run,
         &["collect", src.to_str().unwrap(), "--department", "ops"],
     );
     let d = docs(&run);
-    assert_eq!(d.len(), 2);
+    assert_eq!(d.len(), 4);
     for name in ["gbk.txt", "utf16-nobom.txt"] {
         let doc = by_name(&d, name);
         assert_eq!(doc.text, zh, "{name}");
         assert_eq!(doc.department.as_deref(), Some("ops"));
+        assert!(doc.warnings.is_empty(), "{:?}", doc.warnings);
     }
+    let jis = by_name(&d, "jis.txt");
+    assert_eq!(
+        (jis.text.as_str(), jis.encoding.as_deref()),
+        (ja, Some("ISO-2022-JP"))
+    );
+    let fee = by_name(&d, "fee.txt");
+    assert_eq!(fee.text, euro);
+    assert!(
+        fee.warnings
+            .iter()
+            .any(|w| w.contains("windows-1252 is uncertain")),
+        "{:?}",
+        fee.warnings
+    );
     assert_eq!(by_name(&d, "gbk.txt").encoding.as_deref(), Some("gb18030"));
     assert_eq!(
         by_name(&d, "utf16-nobom.txt").encoding.as_deref(),

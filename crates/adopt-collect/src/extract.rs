@@ -133,13 +133,9 @@ pub fn extract_bytes(job: &FileJob, bytes: &[u8]) -> Result<Extracted> {
     Ok(ex)
 }
 
+/// Replaced bytes and doubtful encoding guesses go into the document's warnings.
 fn note_decode_errors(ex: &mut Extracted, d: &text::Decoded) {
-    if d.had_errors {
-        ex.warnings.push(format!(
-            "bytes invalid in {} were replaced with U+FFFD",
-            d.encoding
-        ));
-    }
+    ex.warnings.extend(d.warnings());
 }
 
 /// A file that is one table: the table goes to `tables/`, its row-by-row rendering is the text.

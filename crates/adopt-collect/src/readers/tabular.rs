@@ -17,13 +17,7 @@ pub struct TabularContent {
 /// are common), so polars always parses UTF-8.
 pub fn read_delimited(bytes: &[u8], separator: u8) -> Result<TabularContent, String> {
     let decoded = text::decode(bytes);
-    let mut warnings = Vec::new();
-    if decoded.had_errors {
-        warnings.push(format!(
-            "bytes invalid in {} were replaced with U+FFFD",
-            decoded.encoding
-        ));
-    }
+    let mut warnings = decoded.warnings();
     let utf8 = decoded.text.into_bytes();
     let read = |lenient: bool| {
         CsvReadOptions::default()
@@ -70,6 +64,7 @@ pub fn read_parquet(bytes: &[u8]) -> Result<TabularContent, String> {
 /// caller keeps it as text.
 pub fn read_json(bytes: &[u8], lines: bool) -> Result<TabularContent, String> {
     let decoded = text::decode(bytes);
+    let warnings = decoded.warnings();
     let utf8 = decoded.text.into_bytes();
     let format = if lines {
         JsonFormat::JsonLines
@@ -84,7 +79,7 @@ pub fn read_json(bytes: &[u8], lines: bool) -> Result<TabularContent, String> {
     Ok(TabularContent {
         frame,
         encoding: Some(decoded.encoding),
-        warnings: Vec::new(),
+        warnings,
     })
 }
 

@@ -1,28 +1,79 @@
 //! Plain text in whatever encoding the department saved it: detected, never assumed.
+//!
+//! chardetng (Firefox's detector) makes the main guess. Around it: byte-order marks, UTF-16 and
+//! UTF-32 without one, the 7-bit escape encodings (ISO-2022-JP/KR, HZ) that pass for ASCII, and
+//! a second opinion on single-byte Cyrillic, which chardetng does not cover fully (no IBM855,
+//! MacCyrillic often taken for windows-1251). When the evidence is thin the guess is flagged.
 
-use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE, UTF_8};
+mod cyrillic;
+
+use encoding_rs::{Encoding, BIG5, EUC_KR, GB18030, ISO_2022_JP, UTF_16BE, UTF_16LE, UTF_8};
 
 /// Text decoded from bytes, with the encoding it was decoded from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
     pub text: String,
-    /// WHATWG name of the encoding ("UTF-8", "UTF-16LE", "gb18030", ...).
+    /// Name of the encoding: WHATWG's ("UTF-8", "UTF-16LE", "gb18030", ...) or, for those the
+    /// WHATWG set lacks, the IANA one ("UTF-32LE", "ISO-2022-KR", "HZ-GB-2312", "IBM855").
     pub encoding: &'static str,
     /// True when the bytes had sequences invalid in that encoding (replaced by U+FFFD).
     pub had_errors: bool,
+    /// Why the encoding is a guess that may be wrong, when it is one.
+    pub unsure: Option<String>,
 }
+
+impl Decoded {
+    /// The warnings a document decoded this way carries.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.had_errors {
+            out.push(format!(
+                "bytes invalid in {} were replaced with U+FFFD",
+                self.encoding
+            ));
+        }
+        if let Some(why) = &self.unsure {
+            out.push(format!(
+                "encoding {} is uncertain: {why}; check the text",
+                self.encoding
+            ));
+        }
+        out
+    }
+}
+
+/// Fewer non-ASCII bytes than this leave a legacy-encoding guess on thin evidence.
+const THIN_EVIDENCE: usize = 16;
+
+/// The 300 most frequent Chinese characters of the CMRC 2018 passages. They make up about half
+/// of the Han characters of any real Chinese text; bytes of another encoding read as GB18030
+/// come out as rare characters (EUC-TW, which has the same byte shape as GB2312: about 6%).
+const COMMON_HANZI: &str = "的年在为一中是国于有大人月后以成时长和学生日上名个与出地及部了不会公西作之分任被用由其子主赛家区可他南加至行第位到来本自高米发而下海多方斯球尔北开物山经台三里代市并军得东称内队世路也面入场现亚种对等天同约新道员所最当前建此这间文政院小形次或王理式特合战法美要体制者动线因业电教平十元过事二克金首两立数期都利港能司委但外目科化将使广民马基系机花定龙德度四罗香原英水起总全比女书常州表华力车运直士联组性重共巴色省心剧工正从进安城就设视江布阿湾如达该兰拉语无果县林状类界关处标叶列们通近号治曾职她统保包太明属府纪参游洲黄单品尼选武演计身岛谷毛室别结程著京交播条量改节皇意口校则产格务实居相塞河然食只始先应提";
+
+/// Below this share of common characters (over at least `MIN_HAN` Han characters) a Chinese
+/// reading is flagged.
+const MIN_COMMON_SHARE: f64 = 0.2;
+const MIN_HAN: usize = 30;
 
 /// Detects the encoding of `bytes` and decodes them.
 ///
-/// Order: a byte-order mark; UTF-16 without a BOM (recognised by its NUL bytes, which no 8-bit
-/// encoding of text has); valid UTF-8; otherwise chardetng's guess. GBK and GB2312 are decoded
-/// as GB18030, their superset, so no character of a GBK file is lost.
+/// Order: a byte-order mark (UTF-32's before UTF-16's, which it starts with); UTF-32 and UTF-16
+/// without a BOM (recognised by their NUL bytes, which no 8-bit encoding of text has); the 7-bit
+/// escape encodings, which are valid ASCII; valid UTF-8; otherwise chardetng's guess, with
+/// single-byte Cyrillic checked against every Cyrillic code page. GBK and GB2312 are decoded as
+/// GB18030, their superset, so no character of a GBK file is lost.
 pub fn decode(bytes: &[u8]) -> Decoded {
+    if let Some(d) = utf32(bytes) {
+        return d;
+    }
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         return finish(enc, &bytes[bom_len..]);
     }
     if let Some(enc) = utf16_without_bom(bytes) {
         return finish(enc, bytes);
+    }
+    if let Some(d) = seven_bit_escapes(bytes) {
+        return d;
     }
     if std::str::from_utf8(bytes).is_ok() {
         return finish(UTF_8, bytes);
@@ -36,7 +87,41 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     if enc == encoding_rs::GBK {
         enc = GB18030;
     }
-    finish(enc, bytes)
+    let mut decoded = match cyrillic::second_opinion(bytes, enc) {
+        Some(d) => d,
+        None => finish(enc, bytes),
+    };
+    let non_ascii = bytes.iter().filter(|b| !b.is_ascii()).count();
+    if decoded.unsure.is_none() && non_ascii < THIN_EVIDENCE {
+        decoded.unsure = Some(format!(
+            "guessed from only {non_ascii} non-ASCII byte{}",
+            if non_ascii == 1 { "" } else { "s" }
+        ));
+    }
+    if decoded.unsure.is_none() && [GB18030, BIG5].contains(&enc) {
+        decoded.unsure = rare_hanzi(&decoded.text);
+    }
+    decoded
+}
+
+/// Why a Chinese reading looks wrong: too few of its Han characters are common ones.
+fn rare_hanzi(text: &str) -> Option<String> {
+    let han: Vec<char> = text
+        .chars()
+        .filter(|c| ('\u{4E00}'..='\u{9FFF}').contains(c))
+        .collect();
+    if han.len() < MIN_HAN {
+        return None;
+    }
+    let common = han.iter().filter(|c| COMMON_HANZI.contains(**c)).count();
+    let share = common as f64 / han.len() as f64;
+    (share < MIN_COMMON_SHARE).then(|| {
+        format!(
+            "only {:.0}% of its Chinese characters are common ones (real text: about half); \
+             it may be in another encoding, such as EUC-TW, which is not decoded",
+            100.0 * share
+        )
+    })
 }
 
 fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
@@ -45,7 +130,166 @@ fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
         text: text.into_owned(),
         encoding: enc.name(),
         had_errors,
+        unsure: None,
     }
+}
+
+fn decoded(text: String, encoding: &'static str, had_errors: bool) -> Decoded {
+    Decoded {
+        text,
+        encoding,
+        had_errors,
+        unsure: None,
+    }
+}
+
+/// UTF-32, with a BOM or without: every four bytes one code point, so with text of any script
+/// one byte in four (the top one) is always NUL and the next is at most 0x10, which no other
+/// encoding of text produces.
+fn utf32(bytes: &[u8]) -> Option<Decoded> {
+    let (le, body) = match bytes {
+        [0xFF, 0xFE, 0, 0, rest @ ..] => (true, rest),
+        [0, 0, 0xFE, 0xFF, rest @ ..] => (false, rest),
+        _ if bytes.len() >= 8 && bytes.len().is_multiple_of(4) => {
+            let sample = &bytes[..bytes.len().min(4096) & !3];
+            let plausible = |le: bool| {
+                sample.chunks_exact(4).all(|u| {
+                    let (top, high) = if le { (u[3], u[2]) } else { (u[0], u[1]) };
+                    top == 0 && high <= 0x10
+                }) && sample.iter().any(|&b| b != 0)
+            };
+            if plausible(true) {
+                (true, bytes)
+            } else if plausible(false) {
+                (false, bytes)
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    };
+    let mut had_errors = !body.len().is_multiple_of(4);
+    let text = body
+        .chunks_exact(4)
+        .map(|u| {
+            let unit = if le {
+                u32::from_le_bytes([u[0], u[1], u[2], u[3]])
+            } else {
+                u32::from_be_bytes([u[0], u[1], u[2], u[3]])
+            };
+            char::from_u32(unit).unwrap_or_else(|| {
+                had_errors = true;
+                '\u{FFFD}'
+            })
+        })
+        .collect();
+    Some(decoded(
+        text,
+        if le { "UTF-32LE" } else { "UTF-32BE" },
+        had_errors,
+    ))
+}
+
+/// ISO-2022-JP, ISO-2022-KR and HZ-GB-2312 are 7-bit: valid ASCII, and so valid UTF-8, that
+/// switches character sets with escape sequences. Taken for UTF-8 they come out as escapes and
+/// Latin letters.
+fn seven_bit_escapes(bytes: &[u8]) -> Option<Decoded> {
+    if !bytes.is_ascii() {
+        return None;
+    }
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    if has(b"\x1b$)C") && bytes.contains(&0x0E) {
+        return Some(iso_2022_kr(bytes));
+    }
+    if [&b"\x1b$B"[..], b"\x1b$@", b"\x1b$(D", b"\x1b(J", b"\x1b(I"]
+        .iter()
+        .any(|e| has(e))
+    {
+        let (text, had_errors) = ISO_2022_JP.decode_without_bom_handling(bytes);
+        return Some(decoded(text.into_owned(), ISO_2022_JP.name(), had_errors));
+    }
+    if has(b"~{") && has(b"~}") {
+        let d = hz(bytes);
+        // "~{" also occurs in ASCII text; trust HZ only if its runs decode cleanly.
+        if !d.had_errors {
+            return Some(d);
+        }
+    }
+    None
+}
+
+/// ISO-2022-KR (RFC 1557): after the `ESC $ ) C` designation, SO switches to KS X 1001 (pairs
+/// of 0x21..0x7E bytes, EUC-KR with the high bits cleared) and SI back to ASCII.
+fn iso_2022_kr(bytes: &[u8]) -> Decoded {
+    let mut out = String::with_capacity(bytes.len());
+    let (mut had_errors, mut shifted, mut i) = (false, false, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            0x1B if bytes[i..].starts_with(b"\x1b$)C") => i += 4,
+            0x0E => {
+                shifted = true;
+                i += 1;
+            }
+            0x0F => {
+                shifted = false;
+                i += 1;
+            }
+            b'\n' | b'\r' => {
+                // A line end resets the shift state (RFC 1557).
+                shifted = false;
+                out.push(char::from(bytes[i]));
+                i += 1;
+            }
+            b if shifted && (0x21..=0x7E).contains(&b) && i + 1 < bytes.len() => {
+                let pair = [b | 0x80, bytes[i + 1] | 0x80];
+                let (s, errors) = EUC_KR.decode_without_bom_handling(&pair);
+                had_errors |= errors;
+                out.push_str(&s);
+                i += 2;
+            }
+            b => {
+                out.push(char::from(b));
+                i += 1;
+            }
+        }
+    }
+    decoded(out, "ISO-2022-KR", had_errors)
+}
+
+/// HZ (RFC 1843): GB2312 pairs with the high bits cleared between `~{` and `~}`; `~~` is a
+/// tilde and `~` before a line end continues the line.
+fn hz(bytes: &[u8]) -> Decoded {
+    let mut out = String::with_capacity(bytes.len());
+    let (mut had_errors, mut gb, mut i) = (false, false, 0);
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1).copied()) {
+            (b'~', Some(b'{')) if !gb => (gb, i) = (true, i + 2),
+            (b'~', Some(b'}')) if gb => (gb, i) = (false, i + 2),
+            (b'~', Some(b'~')) if !gb => {
+                out.push('~');
+                i += 2;
+            }
+            (b'~', Some(b'\n')) if !gb => i += 2,
+            (b, _) if b == b'\n' || b == b'\r' => {
+                gb = false;
+                out.push(char::from(b));
+                i += 1;
+            }
+            (a, Some(b)) if gb => {
+                let pair = [a | 0x80, b | 0x80];
+                let (s, errors) = GB18030.decode_without_bom_handling(&pair);
+                had_errors |= errors || !(0x21..=0x7E).contains(&a);
+                out.push_str(&s);
+                i += 2;
+            }
+            (b, _) => {
+                had_errors |= gb;
+                out.push(char::from(b));
+                i += 1;
+            }
+        }
+    }
+    decoded(out, "HZ-GB-2312", had_errors)
 }
 
 /// UTF-16 text of mostly ASCII or mostly CJK has a tell: in ASCII-heavy text every other byte
@@ -186,6 +430,140 @@ mod tests {
         let (gbk, _, _) = encoding_rs::GBK.encode(zh);
         assert_eq!(decode(&gbk).encoding, "gb18030");
         assert_ne!(decode(&big5).encoding, "UTF-16LE");
+    }
+
+    const RU: &str = "Кредитный комитет банка рассмотрел заявку клиента и одобрил лимит \
+                      в пятьсот тысяч рублей. Решение подписал Председатель Правления.";
+
+    fn assert_decodes(bytes: &[u8], encoding: &str, text: &str) {
+        let d = decode(bytes);
+        assert_eq!((d.encoding, d.text.as_str()), (encoding, text));
+        assert!(!d.had_errors && d.unsure.is_none(), "{:?}", d.warnings());
+    }
+
+    #[test]
+    fn chinese_legacy_encodings() {
+        let long = format!("{ZH}本行对公贷款业务实行统一授信管理，分支机构不得越权审批。");
+        let (gb18030, _, _) = GB18030.encode(&long);
+        assert_decodes(&gb18030, "gb18030", &long);
+        // A character outside GBK: GB18030's four-byte form.
+        let rare = format!("{long}𠀀");
+        let (gb18030, _, _) = GB18030.encode(&rare);
+        assert_decodes(&gb18030, "gb18030", &rare);
+        let big5_text =
+            "風險評估報告：客戶信用等級為甲，授信額度五十萬元。本行對公貸款業務實行統一授信管理。";
+        let (big5, _, _) = BIG5.encode(big5_text);
+        assert_decodes(&big5, "Big5", big5_text);
+    }
+
+    #[test]
+    fn seven_bit_escape_encodings_are_not_taken_for_ascii() {
+        let ja = "与信審査の結果、融資枠を五千万円に設定しました。";
+        let (jis, _, _) = ISO_2022_JP.encode(ja);
+        assert!(jis.is_ascii());
+        assert_decodes(&jis, "ISO-2022-JP", ja);
+
+        // ISO-2022-KR: the designation once, then EUC-KR with the high bits cleared between
+        // SO and SI.
+        let ko = "신용 한도";
+        let mut kr = b"\x1b$)C".to_vec();
+        for word in ko.split(' ') {
+            let (euc, _, _) = EUC_KR.encode(word);
+            kr.push(0x0E);
+            kr.extend(euc.iter().map(|b| b & 0x7F));
+            kr.push(0x0F);
+            kr.push(b' ');
+        }
+        kr.pop();
+        assert_decodes(&kr, "ISO-2022-KR", ko);
+
+        let (gb, _, _) = GB18030.encode("授信额度");
+        let mut hz = b"limit ~{".to_vec();
+        hz.extend(gb.iter().map(|b| b & 0x7F));
+        hz.extend(b"~} ok ~~");
+        let d = decode(&hz);
+        assert_eq!(
+            (d.encoding, d.text.as_str()),
+            ("HZ-GB-2312", "limit 授信额度 ok ~")
+        );
+    }
+
+    #[test]
+    fn plain_ascii_is_utf8_without_doubt() {
+        for ascii in [
+            "Quarterly report\r\nTotal: 1,234.50 USD\r\n",
+            "perl -e 'print ~{a => 1}' # not HZ: braces in code ~}",
+            "short",
+        ] {
+            assert_decodes(ascii.as_bytes(), "UTF-8", ascii);
+        }
+    }
+
+    #[test]
+    fn utf32_with_and_without_bom() {
+        let text = format!("{ZH} limit 500 𠀀");
+        let le: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        assert_decodes(&le, "UTF-32LE", &text);
+        let mut be = vec![0, 0, 0xFE, 0xFF];
+        be.extend(text.chars().flat_map(|c| (c as u32).to_be_bytes()));
+        assert_decodes(&be, "UTF-32BE", &text);
+        let mut le_bom = vec![0xFF, 0xFE, 0, 0];
+        le_bom.extend(&le);
+        assert_decodes(&le_bom, "UTF-32LE", &text);
+    }
+
+    #[test]
+    fn every_cyrillic_code_page_is_told_apart() {
+        // IBM855 is not in encoding_rs: encode through the table the decoder uses.
+        let ibm855: Vec<u8> = RU
+            .chars()
+            .map(|c| match u8::try_from(c) {
+                Ok(b) if b.is_ascii() => b,
+                _ => 0x80 + cyrillic::IBM855_HIGH.chars().position(|h| h == c).unwrap() as u8,
+            })
+            .collect();
+        assert_decodes(&ibm855, "IBM855", RU);
+        for enc in [
+            encoding_rs::WINDOWS_1251,
+            encoding_rs::KOI8_R,
+            encoding_rs::ISO_8859_5,
+            encoding_rs::IBM866,
+            encoding_rs::X_MAC_CYRILLIC,
+        ] {
+            let (bytes, _, unmappable) = enc.encode(RU);
+            assert!(!unmappable);
+            assert_decodes(&bytes, enc.name(), RU);
+        }
+        // Latin text stays Latin, euro signs (0x80, a capital in some Cyrillic pages) too.
+        let prices = "Total 100 €, fee 5 €, tax 20 €; ".repeat(8);
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(&prices);
+        assert_eq!(decode(&latin).encoding, "windows-1252");
+        let fr = "Le comité de crédit a approuvé la demande; la décision a été signée à Genève.";
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(fr);
+        let d = decode(&latin);
+        assert_eq!((d.encoding, d.text.as_str()), ("windows-1252", fr));
+    }
+
+    #[test]
+    fn doubtful_guesses_say_so() {
+        let (one_byte, _, _) = encoding_rs::WINDOWS_1252.encode("Total: 100 €");
+        let d = decode(&one_byte);
+        assert_eq!(
+            d.unsure.as_deref(),
+            Some("guessed from only 1 non-ASCII byte")
+        );
+        assert!(
+            d.warnings()[0].contains("is uncertain"),
+            "{:?}",
+            d.warnings()
+        );
+        // Real Chinese has common characters; another encoding read as GB18030 has few.
+        assert!(rare_hanzi(&ZH.repeat(3)).is_none());
+        let junk = "昴僮乃台席杲纣页鲳怩挪亩稀凭掷似芨末阵绎埏填散掼馅淠晡喷筒搜牟抹盘沤摹暖淖";
+        assert!(rare_hanzi(junk).unwrap().contains("EUC-TW"));
     }
 
     #[test]
