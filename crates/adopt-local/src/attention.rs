@@ -56,7 +56,7 @@ pub(crate) fn attend(
     scores.clear();
     scores.resize(n_rows * width, f32::NEG_INFINITY);
     #[cfg(target_arch = "x86_64")]
-    if cache.d % 32 == 0
+    if cache.d.is_multiple_of(32)
         && std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
     {
@@ -172,10 +172,10 @@ unsafe fn attend_avx2(
             for (p, acc) in acc.iter().enumerate().take(pair) {
                 let sums = hsum4(acc);
                 let (s, e) = rows.spans[r + p];
-                for i in 0..keys {
+                for (i, sum) in sums.iter().enumerate().take(keys) {
                     let pos = j + i;
                     if pos >= s && pos < e {
-                        scores[(r + p) * width + pos - start] = sums[i] * rows.scale;
+                        scores[(r + p) * width + pos - start] = sum * rows.scale;
                     }
                 }
             }
@@ -203,10 +203,11 @@ unsafe fn attend_avx2(
                 let wa = _mm256_set1_ps(*p0.add(j - start));
                 let wb = _mm256_set1_ps(*p1.add(j - start));
                 let v = value(j).add(c);
-                for t in 0..4 {
+                let [acc0, acc1] = &mut acc;
+                for (t, (a0, a1)) in acc0.iter_mut().zip(acc1.iter_mut()).enumerate() {
                     let vv = _mm256_loadu_ps(v.add(8 * t));
-                    acc[0][t] = _mm256_fmadd_ps(wa, vv, acc[0][t]);
-                    acc[1][t] = _mm256_fmadd_ps(wb, vv, acc[1][t]);
+                    *a0 = _mm256_fmadd_ps(wa, vv, *a0);
+                    *a1 = _mm256_fmadd_ps(wb, vv, *a1);
                 }
             }
             for (p, acc) in acc.iter().enumerate().take(pair) {

@@ -87,7 +87,7 @@ fn exp(x: f32) -> f32 {
     // Adding 1.5 * 2^23 rounds to the nearest integer in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
     let input = x;
-    let x = x.max(-87.0).min(88.722_83);
+    let x = x.clamp(-87.0, 88.722_83);
     let n = (x * LOG2E + ROUND) - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.987_569_1e-4_f32;

@@ -239,11 +239,11 @@ fn tile_avx2<B: Block, const R: usize, const C: usize>(
 ) {
     use std::arch::x86_64::*;
     let kb = w[0].len();
-    for r in 0..R {
-        assert_eq!(a[r].len(), kb);
+    for a in &a {
+        assert_eq!(a.len(), kb);
     }
-    for c in 0..C {
-        assert_eq!(w[c].len(), kb);
+    for w in &w {
+        assert_eq!(w.len(), kb);
     }
     let mut acc = [[_mm256_setzero_ps(); C]; R];
     let mut mins = [[0f32; C]; R];

@@ -80,7 +80,9 @@ fn answers_a_question_deterministically_within_max_tokens() {
     // and the sums' order (ours and llama.cpp's kernels, its f16 attention) decides. A wrong
     // kernel or tokenizer parts ways at once.
     assert!(
-        first.content.starts_with("L'Étoile, la Marseillaise, la femme"),
+        first
+            .content
+            .starts_with("L'Étoile, la Marseillaise, la femme"),
         "{:?}",
         first.content
     );
