@@ -150,7 +150,8 @@ pub struct QaReport {
     pub records: usize,
     pub candidates: usize,
     pub kept: usize,
-    /// Answers not found verbatim in the source, or questions that give their answer away.
+    /// Answers not found verbatim in the source, answers that are a redaction placeholder
+    /// (`[PHONE]`: the value is gone), or questions that give their answer away.
     pub dropped_not_verbatim: usize,
     pub dropped_length: usize,
     /// The same question asked again with the same answers.
@@ -231,6 +232,7 @@ pub fn generate_qa_set(
                 record.text.contains(a.as_str())
                     && chunk.is_none_or(|c| c.contains(a.as_str()))
                     && !pair.question.contains(a.as_str())
+                    && !is_placeholder(a)
             });
             if pair.answers.is_empty() {
                 report.dropped_not_verbatim += 1;
@@ -280,6 +282,17 @@ pub fn generate_qa_set(
     }
     report.kept = pairs.len();
     Ok(QaSet { pairs, report })
+}
+
+/// `[PHONE]`, `[ID_CARD]`: what clean's PII redaction left in place of a value.
+fn is_placeholder(answer: &str) -> bool {
+    let a = answer.trim();
+    a.len() > 2
+        && a.starts_with('[')
+        && a.ends_with(']')
+        && a[1..a.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// Questions equal up to case, spacing and punctuation are the same question.
@@ -661,6 +674,12 @@ mod tests {
             .into_iter()
             .map(|(q, a, _)| (q, a.to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn redaction_placeholders_are_not_answers() {
+        assert!(is_placeholder("[PHONE]") && is_placeholder(" [ID_CARD] "));
+        assert!(!is_placeholder("[1]x") && !is_placeholder("[]") && !is_placeholder("[张三]"));
     }
 
     #[test]

@@ -77,6 +77,23 @@ fn strip_answer_prefix(answer: &str) -> &str {
     t
 }
 
+/// Characters of the prompt an answer must repeat, from its start, to be an echo.
+const ECHO_CHARS: usize = 24;
+
+/// Whether `answer` begins by repeating `prompt` (at least its first [`ECHO_CHARS`]
+/// characters, ignoring case and spacing): what a base model with no chat tuning does. Such an
+/// answer holds every label and the whole context, so string metrics would credit it.
+pub fn echoes_prompt(answer: &str, prompt: &str) -> bool {
+    let squash = |t: &str| -> Vec<char> {
+        t.split_whitespace()
+            .flat_map(|w| w.chars().flat_map(char::to_lowercase).chain([' ']))
+            .take(ECHO_CHARS)
+            .collect()
+    };
+    let p = squash(prompt);
+    p.len() == ECHO_CHARS && squash(answer) == p
+}
+
 /// The label an answer names: an exact (normalised) match, else the one label the answer
 /// mentions, preferring the longest when labels nest ("non-urgent" over "urgent").
 pub fn parse_label(answer: &str, labels: &[String]) -> Option<String> {
@@ -278,6 +295,18 @@ mod tests {
             1.0
         );
         assert_eq!(exact_match("答案：三十天", &refs(&["三十天"])), 1.0);
+    }
+
+    #[test]
+    fn answers_that_repeat_the_prompt_are_echoes() {
+        let prompt = "Classify the text into exactly one of these labels: 风险, 欺诈, 客服.";
+        assert!(echoes_prompt(
+            "classify the text into  exactly one of these labels: 风险, 欺",
+            prompt
+        ));
+        assert!(!echoes_prompt("风险", prompt));
+        assert!(!echoes_prompt("Classify the text: 风险", prompt));
+        assert!(!echoes_prompt("short", "short"), "too short to tell");
     }
 
     #[test]

@@ -72,6 +72,10 @@ pub struct ItemScores {
     /// Classification: the label parsed from the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_label: Option<String>,
+    /// The answer began by repeating the prompt ([`score::echoes_prompt`]), so it was scored
+    /// as an empty answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub echoed: bool,
 }
 
 /// A loaded suite.
@@ -425,6 +429,13 @@ impl TaskSuite {
     /// Scores an answer to `item` with every metric of the kind.
     pub fn score(&self, item: &TaskItem, answer: &str) -> ItemScores {
         let mut s = ItemScores::default();
+        let prompt = item.messages.last().map_or("", |m| m.content.as_str());
+        let answer = if score::echoes_prompt(answer, prompt) {
+            s.echoed = true;
+            ""
+        } else {
+            answer
+        };
         match &item.expected {
             Expected::Answers(refs) => {
                 s.metrics
