@@ -68,9 +68,10 @@ pub fn recommend(plan: &TrialPlan, metrics: &[ModelTaskMetrics]) -> Vec<Recommen
             .iter()
             .filter(|m| m.task == task.name && m.answered > 0)
             .collect();
+        // On a tie the model listed first (max_by would take the last).
         let best = rows
             .iter()
-            .max_by(|a, b| a.quality.total_cmp(&b.quality))
+            .min_by(|a, b| b.quality.total_cmp(&a.quality))
             .copied();
         let QualityBar {
             min_quality,
