@@ -211,6 +211,8 @@ pub fn trial_summary(report: &TrialReport) -> adopt_report::TrialSummary {
                     model_errors_with_answer_in_context: m.model_errors_with_answer_in_context,
                     errors_with_answer_missing: m.errors_with_answer_missing,
                     groundedness: m.groundedness,
+                    echoed: m.echoed,
+                    answered: m.answered,
                 })
                 .collect();
             adopt_report::ScenarioSummary {

@@ -379,6 +379,10 @@ pub struct TrialCandidate {
     pub errors_with_answer_missing: Option<usize>,
     /// Mean share of the answers' claims their context supports, as the judge graded it.
     pub groundedness: Option<f64>,
+    /// Answers that began by repeating the prompt (scored as empty): a base model's habit.
+    pub echoed: usize,
+    /// Answers the model gave on this scenario.
+    pub answered: usize,
 }
 
 impl ReadinessInputs {

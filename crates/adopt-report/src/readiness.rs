@@ -1605,6 +1605,17 @@ fn context_and_load_tables(s: &mut Section, t: &TrialSummary) {
     if !blame.rows.is_empty() {
         s.tables.push(blame);
     }
+    for sc in &t.scenarios {
+        for c in sc.candidates.iter().filter(|c| c.echoed > 0) {
+            s.notes.push(format!(
+                "{}: {} repeated the prompt in {} of {} and those score as empty: it behaves as a base model without chat tuning, so its figures say little about its size.",
+                sc.scenario,
+                c.model,
+                count(c.echoed as u64),
+                plural(c.answered as u64, "answer", "answers")
+            ));
+        }
+    }
 
     let Some(load) = &t.load else { return };
     let ms = |v: Option<f64>| v.map_or_else(dash, |v| format!("{v:.0} ms"));

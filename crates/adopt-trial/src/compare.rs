@@ -118,6 +118,7 @@ cost-comparison = ["deepseek-v2", "gpt-4o", "ernie-speed"]
             items: 4,
             answered,
             errors: 0,
+            echoed: 0,
             metric: Metric::TokenF1,
             quality: 0.5,
             quality_low: 0.4,

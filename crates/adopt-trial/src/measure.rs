@@ -68,6 +68,10 @@ pub struct ModelTaskMetrics {
     /// Items answered (not failed).
     pub answered: usize,
     pub errors: usize,
+    /// Answers that began by repeating the prompt ([`crate::score::echoes_prompt`]): a base
+    /// model with no chat tuning does that; they score as empty answers.
+    #[serde(default)]
+    pub echoed: usize,
     /// The metric quality is measured with.
     pub metric: Metric,
     /// Mean of the metric over items (failed items count 0).
@@ -205,6 +209,7 @@ pub fn measure(
         items: n,
         answered: answered.len(),
         errors: n - answered.len(),
+        echoed: records.iter().filter(|r| r.scores.echoed).count(),
         metric,
         quality,
         quality_low: lo,

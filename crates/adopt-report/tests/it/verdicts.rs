@@ -426,3 +426,26 @@ fn load_figures_and_answer_blame_show_in_the_model_section() {
         html.contains("Latency under load") && html.contains("Time to first token by load level")
     );
 }
+
+#[test]
+fn a_model_that_echoes_the_prompt_is_called_out() {
+    let mut inputs = full_inputs();
+    let faq = &mut inputs.trial.as_mut().unwrap().scenarios[0];
+    let c = &mut faq.candidates[0];
+    c.echoed = 7;
+    c.answered = 8;
+    let echoer = c.model.clone();
+    let r = build(&inputs);
+    let m = section(&r, "model");
+    let notes: Vec<&String> = m
+        .notes
+        .iter()
+        .filter(|n| n.contains("repeated the prompt"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", m.notes);
+    assert!(
+        notes[0].contains(&echoer) && notes[0].contains("7 of 8 answers"),
+        "{}",
+        notes[0]
+    );
+}
