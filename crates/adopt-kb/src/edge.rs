@@ -110,11 +110,17 @@ impl EdgeIndex {
 }
 
 fn filter_of(filter: &ChunkFilter) -> Option<Filter> {
-    let conditions: Vec<Condition> = filter
+    let mut conditions: Vec<Condition> = filter
         .conditions()
         .into_iter()
         .map(|(field, value)| keyword_condition(field, value))
         .collect();
+    if let Some((field, values)) = filter.any_of() {
+        conditions.push(Condition::Field(FieldCondition::new_match(
+            field_path(field),
+            Match::from(values.to_vec()),
+        )));
+    }
     if conditions.is_empty() {
         None
     } else {

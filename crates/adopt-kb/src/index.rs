@@ -155,11 +155,17 @@ pub struct ChunkFilter {
     pub department: Option<String>,
     pub doc_id: Option<String>,
     pub source_path: Option<String>,
+    /// The department must be one of these (an access scope, as `adopt serve` applies per API
+    /// key): a chunk without a department never matches, and an empty list matches nothing.
+    pub departments: Option<Vec<String>>,
 }
 
 impl ChunkFilter {
     pub fn is_empty(&self) -> bool {
-        self.department.is_none() && self.doc_id.is_none() && self.source_path.is_none()
+        self.department.is_none()
+            && self.doc_id.is_none()
+            && self.source_path.is_none()
+            && self.departments.is_none()
     }
 
     /// `(payload field, value)` pairs that must all match.
@@ -175,6 +181,13 @@ impl ChunkFilter {
             out.push(("source_path", v.as_str()));
         }
         out
+    }
+
+    /// `(payload field, values)`: the field must equal one of the values (see `departments`).
+    pub fn any_of(&self) -> Option<(&'static str, &[String])> {
+        self.departments
+            .as_deref()
+            .map(|values| ("department", values))
     }
 }
 

@@ -399,14 +399,15 @@ fn spec_of(info: &CollectionInfo) -> std::result::Result<IndexSpec, String> {
 }
 
 fn filter_of(filter: &ChunkFilter) -> Option<Filter> {
-    let conditions = filter.conditions();
-    (!conditions.is_empty()).then(|| {
-        Filter::must(
-            conditions
-                .into_iter()
-                .map(|(field, value)| Condition::matches(field, value.to_string())),
-        )
-    })
+    let mut conditions: Vec<Condition> = filter
+        .conditions()
+        .into_iter()
+        .map(|(field, value)| Condition::matches(field, value.to_string()))
+        .collect();
+    if let Some((field, values)) = filter.any_of() {
+        conditions.push(Condition::matches(field, values.to_vec()));
+    }
+    (!conditions.is_empty()).then(|| Filter::must(conditions))
 }
 
 fn doc_filter(doc_id: &str) -> Filter {
@@ -793,6 +794,7 @@ mod tests {
             department: Some("hr".into()),
             doc_id: None,
             source_path: Some("hr/leave.md".into()),
+            departments: None,
         })
         .unwrap();
         assert!(f.should.is_empty() && f.must_not.is_empty());

@@ -341,6 +341,19 @@ pub fn index_round_trip(backend: &dyn Backend) {
             ..Default::default()
         };
         assert_eq!(index.count(&b_only).unwrap(), 1);
+        // A department scope (one of several) is a condition of the index query itself.
+        let scope = |ds: &[&str]| ChunkFilter {
+            departments: Some(ds.iter().map(|d| d.to_string()).collect()),
+            ..Default::default()
+        };
+        assert_eq!(index.count(&scope(&["hr", "it"])).unwrap(), 3);
+        assert_eq!(index.count(&scope(&["it", "legal"])).unwrap(), 1);
+        assert_eq!(index.count(&scope(&[])).unwrap(), 0);
+        let it_in_hr_scope = ChunkFilter {
+            department: Some("it".into()),
+            ..scope(&["hr"])
+        };
+        assert_eq!(index.count(&it_in_hr_scope).unwrap(), 0);
 
         let q = [0.0, 0.1, 1.0];
         let none = ChunkFilter::default();
@@ -369,6 +382,16 @@ pub fn index_round_trip(backend: &dyn Backend) {
             .unwrap();
         assert_eq!(hits.len(), 2);
         assert!(hits.iter().all(|h| h.doc_id == "a"));
+        // So does a scope: the nearest chunk (IT) is not in it.
+        let hr_scope = scope(&["hr", "legal"]);
+        let hits = index
+            .query(&IndexQuery {
+                filter: &hr_scope,
+                ..base.clone()
+            })
+            .unwrap();
+        assert_eq!(hits.len(), 2);
+        assert!(hits.iter().all(|h| h.department.as_deref() == Some("hr")));
 
         let sq = sparse(&[(2, 1.0)]);
         let sparse_q = IndexQuery {
