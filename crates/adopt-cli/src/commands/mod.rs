@@ -7,6 +7,7 @@ pub mod label;
 pub mod models;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod trial;
 
 use std::path::Path;
