@@ -12,4 +12,4 @@ pub use document::{Document, Format, TableRef, UNIT_SEPARATOR};
 pub use embed::{EmbedError, Embedder};
 pub use hash::ContentHash;
 pub use layout::RunDir;
-pub use reporter::{NoopReporter, Reporter};
+pub use reporter::{NoopReporter, Reporter, WarningLog};

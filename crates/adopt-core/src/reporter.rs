@@ -18,3 +18,23 @@ pub trait Reporter: Send + Sync {
 pub struct NoopReporter;
 
 impl Reporter for NoopReporter {}
+
+/// A reporter that keeps the warnings it is given, for callers (and tests) that show or check
+/// them afterwards; progress is dropped.
+#[derive(Debug, Default)]
+pub struct WarningLog(std::sync::Mutex<Vec<String>>);
+
+impl WarningLog {
+    /// The warnings so far, in the order they came.
+    pub fn warnings(&self) -> Vec<String> {
+        self.0.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+}
+
+impl Reporter for WarningLog {
+    fn warn(&self, message: &str) {
+        if let Ok(mut w) = self.0.lock() {
+            w.push(message.to_owned());
+        }
+    }
+}

@@ -289,15 +289,7 @@ mod tests {
         }
     }
 
-    /// Keeps the warnings it is given.
-    #[derive(Default)]
-    struct Warnings(std::sync::Mutex<Vec<String>>);
-
-    impl Reporter for Warnings {
-        fn warn(&self, message: &str) {
-            self.0.lock().unwrap().push(message.to_string());
-        }
-    }
+    use adopt_core::WarningLog as Warnings;
 
     #[test]
     fn query_files_with_extra_fields_are_read_with_one_warning() {
@@ -318,7 +310,7 @@ mod tests {
         assert_eq!(qs.len(), 2);
         assert_eq!(qs[0].answers, vec!["五十万元".to_string()]);
         assert_eq!(qs[1].relevant, vec!["doc-1".to_string()]);
-        let warnings = warnings.0.into_inner().unwrap();
+        let warnings = warnings.warnings();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("qa.jsonl"), "{}", warnings[0]);
         assert!(
@@ -334,7 +326,7 @@ mod tests {
         std::fs::write(&path, r#"{"question": "?", "answers": ["a"]}"#).unwrap();
         let quiet = Warnings::default();
         read_eval_queries(&path, &quiet).unwrap();
-        assert!(quiet.0.into_inner().unwrap().is_empty());
+        assert!(quiet.warnings().is_empty());
     }
 
     #[test]

@@ -225,7 +225,7 @@ unsafe fn attend_avx2(
 /// The sums of four 8-lane vectors.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn hsum4(v: &[std::arch::x86_64::__m256; 4]) -> [f32; 4] {
+pub(crate) fn hsum4(v: &[std::arch::x86_64::__m256; 4]) -> [f32; 4] {
     use std::arch::x86_64::*;
     let a = _mm256_hadd_ps(v[0], v[1]);
     let b = _mm256_hadd_ps(v[2], v[3]);

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{bail, Device, Module, Result, Tensor};
 
+#[cfg(target_arch = "x86_64")]
+use crate::attention::hsum4;
 use crate::threads::{for_each_row, pool_threads};
 
 /// Values per block, in every format here.
@@ -276,7 +278,7 @@ fn tile_avx2<B: Block, const R: usize, const C: usize>(
     for r in 0..R {
         let mut c = 0;
         while c + 4 <= C {
-            let sums = hsum4([acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]]);
+            let sums = hsum4(&[acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]]);
             for i in 0..4 {
                 out[r][c + i] = sums[i] + mins[r][c + i];
             }
@@ -287,21 +289,6 @@ fn tile_avx2<B: Block, const R: usize, const C: usize>(
             c += 1;
         }
     }
-}
-
-/// The sums of four 8-lane vectors.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn hsum4(v: [std::arch::x86_64::__m256; 4]) -> [f32; 4] {
-    use std::arch::x86_64::*;
-    let a = _mm256_hadd_ps(v[0], v[1]);
-    let b = _mm256_hadd_ps(v[2], v[3]);
-    let c = _mm256_hadd_ps(a, b);
-    let s = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
-    let mut out = [0f32; 4];
-    // SAFETY: `out` holds four floats.
-    unsafe { _mm_storeu_ps(out.as_mut_ptr(), s) };
-    out
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -3,7 +3,7 @@
 //! redaction. And when a filter does empty a department, the report says so.
 
 use adopt_clean::{run, CleanConfig};
-use adopt_core::{Format, Reporter};
+use adopt_core::{Format, WarningLog as Warnings};
 
 use crate::pii_eval::{bank_card, phone, valid_id};
 use crate::{doc, Rng};
@@ -31,16 +31,6 @@ fn note(rng: &mut Rng, i: usize) -> (String, [String; 4]) {
         )
     };
     (text, [id, tel, card, email])
-}
-
-/// Keeps the warnings it is given.
-#[derive(Default)]
-struct Warnings(std::sync::Mutex<Vec<String>>);
-
-impl Reporter for Warnings {
-    fn warn(&self, message: &str) {
-        self.0.lock().unwrap().push(message.to_string());
-    }
 }
 
 #[test]
@@ -87,7 +77,7 @@ fn customer_notes_ledgers_and_tables_are_kept_and_redacted() {
     assert!(dropped.is_empty(), "{dropped:?}");
     assert_eq!(out.kept.len(), 53);
     assert!(out.report.alerts.is_empty());
-    assert!(warnings.0.into_inner().unwrap().is_empty());
+    assert!(warnings.warnings().is_empty());
 
     // Every value is redacted, in each note and in the notes file, and the amounts stay.
     for kept in &out.kept[..51] {
@@ -146,7 +136,7 @@ fn a_filter_emptying_a_department_is_reported_loudly() {
     assert_eq!((a.group.as_str(), a.name.as_str()), ("department", "web"));
     assert_eq!((a.docs_in, a.dropped), (4, 4));
     assert_eq!(a.by_operator["symbol-ratio"], 4);
-    let warnings = warnings.0.into_inner().unwrap();
+    let warnings = warnings.warnings();
     assert_eq!(warnings, [a.message()]);
     assert!(
         a.message()

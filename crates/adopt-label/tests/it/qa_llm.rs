@@ -10,10 +10,9 @@
 //! add up), not that the model is good.
 
 use std::io::Write;
-use std::sync::Mutex;
 use std::time::Instant;
 
-use adopt_core::Reporter;
+use adopt_core::WarningLog as Warnings;
 use adopt_label::{run, write_outputs, LabelConfig, QaReport};
 
 use crate::qa_corpus::cmrc_records;
@@ -24,16 +23,6 @@ use adopt_trial::testing::start_local_llm;
 /// belong in the CI log either way.
 fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-/// Keeps the warnings a run gives.
-#[derive(Default)]
-struct Warnings(Mutex<Vec<String>>);
-
-impl Reporter for Warnings {
-    fn warn(&self, message: &str) {
-        self.0.lock().unwrap().push(message.to_owned());
-    }
 }
 
 fn llm_label_config(url: &str, extra_endpoint: &str) -> LabelConfig {
@@ -91,7 +80,7 @@ fn unreachable_llm_falls_back_to_extractive() {
     assert!(report.llm.is_none());
     assert!(report.kept > 0 && out.qa.iter().all(|p| p.method != "llm:smollm2"));
     assert_counts_add_up(report);
-    let warned = warnings.0.lock().unwrap();
+    let warned = warnings.warnings();
     assert!(
         warned
             .iter()
@@ -149,7 +138,7 @@ fn llm_qa_set_from_cmrc_contexts_on_a_real_local_model() {
     assert_counts_add_up(report);
     assert_eq!(report.kept, out.qa.len());
     if stats.unparseable > 0 {
-        let warned = warnings.0.lock().unwrap();
+        let warned = warnings.warnings();
         assert!(warned.iter().any(|w| w.contains("JSON")), "{warned:?}");
     }
     for p in &out.qa {
