@@ -498,40 +498,44 @@ trait CollectHuge<T> {
 impl<T, I: ExactSizeIterator<Item = T>> CollectHuge<T> for I {
     fn collect_huge(self) -> Vec<T> {
         let mut v: Vec<T> = Vec::with_capacity(self.len());
-        advise_huge(&v, libc_advice::HUGEPAGE);
+        advise_huge(&v, Advice::HugePages);
         v.extend(self);
-        advise_huge(&v, libc_advice::COLLAPSE);
+        advise_huge(&v, Advice::Collapse);
         v
     }
 }
 
-#[cfg(target_os = "linux")]
-mod libc_advice {
-    pub const HUGEPAGE: i32 = 14;
-    pub const COLLAPSE: i32 = 25;
-}
-#[cfg(not(target_os = "linux"))]
-mod libc_advice {
-    pub const HUGEPAGE: i32 = 0;
-    pub const COLLAPSE: i32 = 0;
+#[derive(Clone, Copy)]
+enum Advice {
+    HugePages,
+    Collapse,
 }
 
-/// `madvise(advice)` over the whole 2 MB pages inside `v`'s allocation; failures are ignored
-/// (advice only).
-fn advise_huge<T>(v: &Vec<T>, advice: i32) {
-    const HUGE: usize = 2 << 20;
-    let start = v.as_ptr() as usize;
-    let end = start + v.capacity() * std::mem::size_of::<T>();
-    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
-    if cfg!(target_os = "linux") && to > from {
-        // SAFETY: advice about pages inside memory this Vec owns; nothing is read or written,
-        // and both advices keep the contents.
-        #[cfg(target_os = "linux")]
-        unsafe {
-            libc::madvise(from as *mut libc::c_void, to - from, advice);
+/// `madvise` over the whole 2 MB pages inside `v`'s allocation (Linux only); failures are
+/// ignored: it is advice.
+fn advise_huge<T>(v: &Vec<T>, advice: Advice) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        // Not in libc for every Linux target (musl lacks it); the value is the kernel's.
+        const MADV_COLLAPSE: libc::c_int = 25;
+        let start = v.as_ptr() as usize;
+        let end = start + v.capacity() * std::mem::size_of::<T>();
+        let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+        let advice = match advice {
+            Advice::HugePages => libc::MADV_HUGEPAGE,
+            Advice::Collapse => MADV_COLLAPSE,
+        };
+        if to > from {
+            // SAFETY: advice about pages inside memory this Vec owns; nothing is read or
+            // written, and both advices keep the contents.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, advice);
+            }
         }
     }
-    let _ = advice;
+    #[cfg(not(target_os = "linux"))]
+    let _ = (v, advice);
 }
 
 /// A weight matrix: `n` output rows of `k` inputs.
