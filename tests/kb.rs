@@ -297,7 +297,7 @@ fn kb_from_real_files_queries_evaluates_and_follows_deletes() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success());
     assert!(
-        stderr.contains("--fusion \"bogus\": expected dbsf or rrf"),
+        stderr.contains("--fusion \"bogus\": expected confidence, dbsf or rrf"),
         "{stderr}"
     );
 

@@ -1,9 +1,20 @@
 //! Retrieval quality and speed on the CMRC 2018 trial set (256 Chinese passages, ~1000
-//! questions): dense, sparse and hybrid search (DBSF and RRF fusion) through qdrant-edge beside
-//! a plain in-memory BM25 over the same chunks, measured in the same run; build throughput and
-//! query latency.
+//! questions): dense, sparse and hybrid search (confidence-weighted DBSF, plain DBSF and RRF
+//! fusion) through qdrant-edge beside a plain in-memory BM25 over the same chunks, measured in
+//! the same run on two kinds of questions; build throughput and query latency.
 //!
-//! `cargo bench -p adopt-kb --bench kb_cmrc`: keyword modes always, dense and hybrid too when
+//! The question sets:
+//! - **passage wording**: CMRC's own questions, written from the passage and sharing most of
+//!   its words (keywords strong: BM25 beats dense search).
+//! - **paraphrased**: the same questions rewritten by OpenCC's `s2twp` (Taiwan Traditional
+//!   script and regional wording: 計算機軟體 for 计算机软件) against the Simplified passages,
+//!   as a Taiwanese user would ask. Meaning kept, surface words changed: the keywords weaken,
+//!   dense search barely notices. A rule anyone can rerun, not a hand-picked list.
+//! - **paraphrased, weakest keywords**: the quarter of those whose BM25 terms (CJK bigrams)
+//!   overlap their own passage's least (share of the question's distinct terms found in the
+//!   passage, lowest first, ties by position).
+//!
+//! `cargo bench --workspace --bench kb_cmrc`: keyword modes always, dense and hybrid too when
 //! adopt-embed's model is installed (`adopt models fetch`). `ADOPT_BENCH_PASSAGES=N` limits the
 //! passages.
 //!
@@ -15,16 +26,30 @@
 //! `ADOPT_BENCH_PYTHON` picks the interpreter (`python3`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 use std::time::Instant;
 
 use adopt_core::{Embedder, NoopReporter};
 use adopt_kb::eval::answers;
 use adopt_kb::{
-    approx_token_count, evaluate, load_cmrc, Chunker, CjkTerms, EvalReport, EvalTally, Fusion, Hit,
-    KbPaths, KbSettings, KnowledgeBase, MemoryBm25, SearchMode, SearchSettings, SparseSettings,
-    TermTokenizer,
+    approx_token_count, evaluate, load_cmrc, Chunker, CjkTerms, CmrcSet, EvalQuery, EvalReport,
+    EvalTally, Fusion, Hit, KbPaths, KbSettings, KnowledgeBase, MemoryBm25, SearchMode,
+    SearchSettings, SparseSettings, TermTokenizer,
 };
+
+/// One kind of question, asked of the same knowledge base.
+struct QuestionSet {
+    name: String,
+    queries: Vec<EvalQuery>,
+}
+
+/// One line of the results table.
+struct Row {
+    set: usize,
+    retriever: String,
+    report: EvalReport,
+}
 
 fn main() {
     let path = std::env::current_dir()
@@ -39,13 +64,17 @@ fn main() {
         set.documents.len(),
         set.queries.len()
     );
+    let sets = question_sets(&set);
+    for s in &sets {
+        println!("  {}: {} questions", s.name, s.queries.len());
+    }
 
     let model = adopt_embed::FastEmbedder::load(&adopt_embed::default_model_dir(), None)
         .map_err(|e| eprintln!("dense: skipped ({e})"))
         .ok();
     let embedder: Option<&dyn Embedder> = model.as_ref().map(|m| m as &dyn Embedder);
 
-    let mut rows: Vec<(String, EvalReport)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut throughput: Option<String> = None;
     for cjk in [CjkTerms::Jieba, CjkTerms::Bigram] {
         let settings = KbSettings {
@@ -55,6 +84,7 @@ fn main() {
             },
             ..KbSettings::default()
         };
+        let full = embedder.is_some() && cjk == SparseSettings::default().cjk;
         let dir = tempfile::tempdir().expect("temp dir");
         let mut kb = KnowledgeBase::open(KbPaths::new(dir.path().join("kb")), settings.clone())
             .expect("open");
@@ -73,7 +103,7 @@ fn main() {
         );
 
         let label = format!("{cjk:?}").to_lowercase();
-        let modes: &[SearchMode] = if embedder.is_some() && cjk == SparseSettings::default().cjk {
+        let modes: &[SearchMode] = if full {
             &[SearchMode::Dense, SearchMode::Sparse, SearchMode::Hybrid]
         } else {
             &[SearchMode::Sparse]
@@ -89,13 +119,19 @@ fn main() {
                     fusion,
                     ..settings.search()
                 });
-                let r = evaluate(&kb, &set.queries, mode, embedder).expect("evaluate");
                 let name = match mode {
                     SearchMode::Dense => "qdrant-edge dense".to_string(),
                     SearchMode::Hybrid => format!("qdrant-edge hybrid {fusion} ({label})"),
                     SearchMode::Sparse => format!("qdrant-edge sparse ({label})"),
                 };
-                rows.push((name, r));
+                for (i, qs) in sets.iter().enumerate() {
+                    let report = evaluate(&kb, &qs.queries, mode, embedder).expect("evaluate");
+                    rows.push(Row {
+                        set: i,
+                        retriever: name.clone(),
+                        report,
+                    });
+                }
             }
         }
         kb.set_search(settings.search());
@@ -113,7 +149,7 @@ fn main() {
             .flat_map(|d| chunker.chunk_document(d))
             .collect();
         let texts: Vec<String> = chunks.iter().map(|c| c.indexed_text()).collect();
-        if let (Some(e), true) = (embedder, cjk == SparseSettings::default().cjk) {
+        if let (Some(e), true) = (embedder, full) {
             assert_eq!(
                 chunks.len(),
                 stats.chunks_total,
@@ -123,50 +159,55 @@ fn main() {
         }
         let tok = TermTokenizer::new(cjk);
         let bm = MemoryBm25::build(&tok, &settings.sparse, texts.iter().map(String::as_str));
-        let mut tally = EvalTally::default();
-        let mut fused_tally = EvalTally::default();
-        for q in &set.queries {
-            let t = Instant::now();
-            let ranked = bm.search(&tok, &q.question, 10);
-            tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
-            let hits: Vec<Hit> = ranked
-                .iter()
-                .map(|&(i, s)| Hit::of_chunk(&chunks[i], s))
-                .collect();
-            tally.add_answers(&hits.iter().map(|h| answers(h, q)).collect::<Vec<_>>());
-            if let (Some(e), true) = (embedder, cjk == SparseSettings::default().cjk) {
-                // In-memory BM25 fused with qdrant's dense list: a cross-check of hybrid search.
+        for (i, qs) in sets.iter().enumerate() {
+            let mut tally = EvalTally::default();
+            let mut fused_tally = EvalTally::default();
+            for q in &qs.queries {
                 let t = Instant::now();
-                let dense = kb
-                    .query(
-                        &adopt_kb::Query::new(
-                            q.question.clone(),
-                            settings.prefetch,
-                            SearchMode::Dense,
-                        ),
-                        Some(e),
-                    )
-                    .expect("dense query");
-                let sparse: Vec<Hit> = bm
-                    .search(&tok, &q.question, settings.prefetch)
+                let ranked = bm.search(&tok, &q.question, 10);
+                tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
+                let hits: Vec<Hit> = ranked
                     .iter()
                     .map(|&(i, s)| Hit::of_chunk(&chunks[i], s))
                     .collect();
-                let fused = settings.fusion.fuse(&[dense, sparse], settings.rrf_k);
-                fused_tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
-                let answered: Vec<bool> = fused.iter().take(10).map(|h| answers(h, q)).collect();
-                fused_tally.add_answers(&answered);
+                tally.add_answers(&hits.iter().map(|h| answers(h, q)).collect::<Vec<_>>());
+                if let (Some(e), true) = (embedder, full) {
+                    // In-memory BM25 fused with qdrant's dense list: a cross-check of hybrid.
+                    let t = Instant::now();
+                    let dense = kb
+                        .query(
+                            &adopt_kb::Query::new(
+                                q.question.clone(),
+                                settings.prefetch,
+                                SearchMode::Dense,
+                            ),
+                            Some(e),
+                        )
+                        .expect("dense query");
+                    let sparse: Vec<Hit> = bm
+                        .search(&tok, &q.question, settings.prefetch)
+                        .iter()
+                        .map(|&(i, s)| Hit::of_chunk(&chunks[i], s))
+                        .collect();
+                    let fused = settings.fusion.fuse(&[dense, sparse], settings.rrf_k);
+                    fused_tally.add_latency(t.elapsed().as_secs_f64() * 1e3);
+                    let answered: Vec<bool> =
+                        fused.iter().take(10).map(|h| answers(h, q)).collect();
+                    fused_tally.add_answers(&answered);
+                }
             }
-        }
-        rows.push((
-            format!("baseline in-memory BM25 ({label})"),
-            tally.report(SearchMode::Sparse),
-        ));
-        if embedder.is_some() && cjk == SparseSettings::default().cjk {
-            rows.push((
-                format!("baseline dense + in-memory BM25, {}", settings.fusion),
-                fused_tally.report(SearchMode::Hybrid),
-            ));
+            rows.push(Row {
+                set: i,
+                retriever: format!("baseline in-memory BM25 ({label})"),
+                report: tally.report(SearchMode::Sparse),
+            });
+            if full {
+                rows.push(Row {
+                    set: i,
+                    retriever: format!("baseline dense + in-memory BM25, {}", settings.fusion),
+                    report: fused_tally.report(SearchMode::Hybrid),
+                });
+            }
         }
     }
 
@@ -174,17 +215,133 @@ fn main() {
         println!();
         print!("{t}");
     }
-    println!();
-    println!(
-        "{:<42} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9}",
-        "retriever", "hit@1", "hit@5", "hit@10", "MRR", "p50 ms", "p99 ms"
-    );
-    for (name, r) in &rows {
+    let default_cjk = format!("{:?}", SparseSettings::default().cjk).to_lowercase();
+    for (i, qs) in sets.iter().enumerate() {
+        println!();
+        println!("{} ({} questions)", qs.name, qs.queries.len());
         println!(
-            "{:<42} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.2} {:>9.2}",
-            name, r.hit_at_1, r.hit_at_5, r.hit_at_10, r.mrr, r.latency_p50_ms, r.latency_p99_ms
+            "{:<46} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9}",
+            "retriever", "hit@1", "hit@5", "hit@10", "MRR", "p50 ms", "p99 ms"
         );
+        let of_set: Vec<&Row> = rows.iter().filter(|r| r.set == i).collect();
+        for r in &of_set {
+            let m = &r.report;
+            println!(
+                "{:<46} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.2} {:>9.2}",
+                r.retriever,
+                m.hit_at_1,
+                m.hit_at_5,
+                m.hit_at_10,
+                m.mrr,
+                m.latency_p50_ms,
+                m.latency_p99_ms
+            );
+        }
+        // Fusion should never be worse than the better of its two inputs.
+        let find = |name: &str| {
+            of_set
+                .iter()
+                .find(|r| r.retriever == name)
+                .map(|r| &r.report)
+        };
+        let (Some(dense), Some(sparse)) = (
+            find("qdrant-edge dense"),
+            find(&format!("qdrant-edge sparse ({default_cjk})")),
+        ) else {
+            continue;
+        };
+        for fusion in Fusion::ALL {
+            let Some(h) = find(&format!("qdrant-edge hybrid {fusion} ({default_cjk})")) else {
+                continue;
+            };
+            let d = |f: fn(&EvalReport) -> f64| f(h) - f(dense).max(f(sparse));
+            println!(
+                "  hybrid {fusion:<10} minus the better of dense and BM25: hit@1 {:+.3}, hit@5 {:+.3}, MRR {:+.3}",
+                d(|r| r.hit_at_1),
+                d(|r| r.hit_at_5),
+                d(|r| r.mrr)
+            );
+        }
     }
+}
+
+/// The three question sets (see the top of this file).
+fn question_sets(set: &CmrcSet) -> Vec<QuestionSet> {
+    let s2twp = ferrous_opencc::OpenCC::from_config(ferrous_opencc::config::BuiltinConfig::S2twp)
+        .expect("OpenCC s2twp dictionaries are built into ferrous-opencc");
+    let paraphrased: Vec<EvalQuery> = set
+        .queries
+        .iter()
+        .map(|q| EvalQuery {
+            question: s2twp.convert(&q.question),
+            ..q.clone()
+        })
+        .collect();
+    let changed = paraphrased
+        .iter()
+        .zip(&set.queries)
+        .filter(|(p, q)| p.question != q.question)
+        .count();
+
+    let tok = TermTokenizer::new(CjkTerms::Bigram);
+    let passage_terms: HashMap<&str, BTreeSet<String>> = set
+        .documents
+        .iter()
+        .map(|d| {
+            let file = d.source_path.rsplit('/').next().unwrap_or(&d.source_path);
+            (file, tok.terms(&d.text).into_iter().collect())
+        })
+        .collect();
+    let overlap = |q: &EvalQuery| -> f64 {
+        let terms: BTreeSet<String> = tok.terms(&q.question).into_iter().collect();
+        let Some(passage) = q.doc.as_deref().and_then(|d| passage_terms.get(d)) else {
+            return 1.0;
+        };
+        if terms.is_empty() {
+            return 1.0;
+        }
+        terms.iter().filter(|t| passage.contains(*t)).count() as f64 / terms.len() as f64
+    };
+    let mut by_overlap: Vec<(f64, usize)> = paraphrased
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (overlap(q), i))
+        .collect();
+    by_overlap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let quarter = paraphrased.len().div_ceil(4);
+    let cut = by_overlap
+        .get(quarter.saturating_sub(1))
+        .map_or(0.0, |x| x.0);
+    let mut weakest: Vec<usize> = by_overlap[..quarter].iter().map(|x| x.1).collect();
+    weakest.sort_unstable();
+    let mean = |qs: &[EvalQuery]| qs.iter().map(overlap).sum::<f64>() / qs.len().max(1) as f64;
+    let weakest: Vec<EvalQuery> = weakest
+        .into_iter()
+        .map(|i| paraphrased[i].clone())
+        .collect();
+    vec![
+        QuestionSet {
+            name: format!(
+                "passage wording: CMRC's questions (term overlap with the passage {:.2})",
+                mean(&set.queries)
+            ),
+            queries: set.queries.clone(),
+        },
+        QuestionSet {
+            name: format!(
+                "paraphrased: OpenCC s2twp rewrite, {changed} questions changed (overlap {:.2})",
+                mean(&paraphrased)
+            ),
+            queries: paraphrased,
+        },
+        QuestionSet {
+            name: format!(
+                "paraphrased, weakest keywords: lowest quarter by overlap (<= {cut:.2}, mean {:.2})",
+                mean(&weakest)
+            ),
+            queries: weakest,
+        },
+    ]
 }
 
 /// Build throughput beside the Python baseline on the same chunk texts, as printable lines.

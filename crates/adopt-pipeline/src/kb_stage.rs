@@ -57,8 +57,10 @@ pub struct KbStageSettings {
     pub sparse: SparseSettings,
     /// Chunks per upsert call.
     pub upsert_batch: usize,
-    /// How hybrid search fuses dense and sparse candidates: `dbsf` (scores scaled by each
-    /// list's spread, Qdrant's DBSF) or `rrf` (reciprocal rank).
+    /// How hybrid search fuses dense and sparse candidates: `confidence` (DBSF with each list
+    /// weighted by how far its best hit stands above its other candidates, the default),
+    /// `dbsf` (scores scaled by each list's spread, Qdrant's DBSF, equal weights) or `rrf`
+    /// (reciprocal rank).
     pub fusion: Fusion,
     /// `k` of reciprocal rank fusion in hybrid search.
     pub rrf_k: usize,

@@ -88,8 +88,9 @@ struct BuildArgs {
 /// How hybrid search fuses, when not as the build recorded.
 #[derive(Debug, clap::Args)]
 struct FusionArgs {
-    /// Hybrid fusion: `dbsf` (each list's scores scaled by its own spread, then summed) or
-    /// `rrf` (reciprocal rank) [default: what the build was configured with, else dbsf].
+    /// Hybrid fusion: `confidence` (DBSF with each list weighted by how far its best hit stands
+    /// out), `dbsf` (each list's scores scaled by its own spread, then summed) or `rrf`
+    /// (reciprocal rank) [default: what the build was configured with, else confidence].
     #[arg(long, value_name = "METHOD")]
     fusion: Option<String>,
 }
@@ -293,8 +294,8 @@ pub(crate) fn open_for_search(
     let mut kb = open_existing(run_dir)?;
     kb.use_recorded_search();
     if let Some(f) = fusion {
-        let fusion =
-            Fusion::parse(f).with_context(|| format!("--fusion {f:?}: expected dbsf or rrf"))?;
+        let fusion = Fusion::parse(f)
+            .with_context(|| format!("--fusion {f:?}: expected {}", Fusion::names()))?;
         kb.set_search(adopt_kb::SearchSettings {
             fusion,
             ..kb.settings().search()
