@@ -78,4 +78,14 @@ on_every_backend! {
             }
         }
     }
+
+    fn hybrid_keeps_up_with_its_better_input(backend) {
+        match load_embedder() {
+            Ok(e) => suite::hybrid_keeps_up_with_its_better_input(backend, &e),
+            Err(e) => {
+                let _ = backend;
+                println!("skipped: no embedding model ({e}); install it with `adopt models fetch`");
+            }
+        }
+    }
 }

@@ -519,3 +519,86 @@ pub fn ties_at_the_cut_are_cut_by_chunk_id(backend: &dyn Backend) {
     }
     assert_eq!(answers[0], answers[1]);
 }
+
+/// Hybrid search with the default fusion is at least as good as the better of its two inputs,
+/// on questions that copy their passage's words and on the same questions paraphrased (the
+/// test rewrites them into Taiwan Traditional script and wording with OpenCC's s2twp), where
+/// BM25 falls behind dense search and equal-weight DBSF can fall behind too.
+pub fn hybrid_keeps_up_with_its_better_input(backend: &dyn Backend, embedder: &dyn Embedder) {
+    let set = cmrc();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = KbPaths::new(dir.path().join("kb"));
+    let mut kb = open_kb(backend, &paths);
+    kb.build(&set.documents, Some(embedder), &NoopReporter)
+        .unwrap();
+    assert_eq!(kb.settings().fusion, Fusion::Confidence);
+
+    let s2twp =
+        ferrous_opencc::OpenCC::from_config(ferrous_opencc::config::BuiltinConfig::S2twp).unwrap();
+    let paraphrased: Vec<adopt_kb::EvalQuery> = set
+        .queries
+        .iter()
+        .map(|q| adopt_kb::EvalQuery {
+            question: s2twp.convert(&q.question),
+            ..q.clone()
+        })
+        .collect();
+    assert_eq!(
+        s2twp.convert("计算机软件的发展"),
+        "計算機軟體的發展",
+        "s2twp changes wording (软件 to 軟體, not 軟件), not only script"
+    );
+
+    for (kind, queries) in [
+        ("passage wording", &set.queries),
+        ("paraphrased", &paraphrased),
+    ] {
+        let run = |kb: &KnowledgeBase, mode| evaluate(kb, queries, mode, Some(embedder)).unwrap();
+        let dense = run(&kb, SearchMode::Dense);
+        let sparse = run(&kb, SearchMode::Sparse);
+        let mut hybrid = Vec::new();
+        for fusion in Fusion::ALL {
+            kb.set_search(SearchSettings {
+                fusion,
+                ..KbSettings::default().search()
+            });
+            hybrid.push((fusion, run(&kb, SearchMode::Hybrid)));
+        }
+        kb.set_search(KbSettings::default().search());
+        println!(
+            "{kind}, {} questions: dense hit@1 {:.3} MRR {:.3}, BM25 {:.3} {:.3}",
+            queries.len(),
+            dense.hit_at_1,
+            dense.mrr,
+            sparse.hit_at_1,
+            sparse.mrr
+        );
+        for (fusion, r) in &hybrid {
+            println!(
+                "  hybrid {fusion}: hit@1 {:.3} MRR {:.3}",
+                r.hit_at_1, r.mrr
+            );
+        }
+        let (_, confident) = &hybrid[0];
+        for (name, better) in [
+            ("hit@1", dense.hit_at_1.max(sparse.hit_at_1)),
+            ("MRR", dense.mrr.max(sparse.mrr)),
+        ] {
+            let got = if name == "MRR" {
+                confident.mrr
+            } else {
+                confident.hit_at_1
+            };
+            assert!(
+                got >= better,
+                "{kind}: hybrid {name} {got:.3} below the better input's {better:.3}"
+            );
+        }
+        if kind == "paraphrased" {
+            // The rewrite does weaken the keywords: otherwise this test would prove nothing.
+            assert!(sparse.mrr < dense.mrr, "{sparse:?} {dense:?}");
+        } else {
+            assert!(sparse.mrr > dense.mrr, "{sparse:?} {dense:?}");
+        }
+    }
+}
