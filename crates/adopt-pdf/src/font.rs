@@ -2,13 +2,15 @@
 //! width, and its Unicode text.
 //!
 //! Unicode comes from, in order: the ToUnicode CMap, then for simple fonts the /Encoding (base
-//! encoding + /Differences glyph names, or a Type 1 program's built-in encoding), and for
-//! composite fonts a predefined Unicode or legacy CJK CMap.
+//! encoding + /Differences glyph names, or a Type 1 / CFF program's built-in encoding, or a
+//! symbolic TrueType program's own cmap), and for composite fonts a predefined Unicode or legacy
+//! CJK CMap, else the embedded program's glyphs (`program.rs`).
 
 use lopdf::{Dictionary, Document, Object};
 
 use crate::cmap::{self, CMap, Predefined};
 use crate::encoding::{glyph_name_to_unicode, type1_builtin_encoding, BaseEncoding};
+use crate::program::{self, CidText};
 use crate::resolve;
 
 /// Splitting strings into codes and looking them up differs for the two font families.
@@ -25,6 +27,8 @@ enum FontKind {
         /// (first CID, last CID, width) sorted by first CID.
         widths: Vec<(u32, u32, f64)>,
         default_width: f64,
+        /// Text per CID from the embedded font program, when there is no ToUnicode.
+        program_text: Option<CidText>,
     },
 }
 
@@ -32,6 +36,16 @@ enum FontKind {
 enum CompositeEncoding {
     Predefined(Predefined),
     Embedded(CMap),
+}
+
+impl CompositeEncoding {
+    /// The CID of a code, for Identity and embedded CMaps (others map codes to characters).
+    fn cid(&self, code: u32) -> u32 {
+        match self {
+            CompositeEncoding::Embedded(cmap) => cmap.cid(code).unwrap_or(code),
+            CompositeEncoding::Predefined(_) => code,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -167,6 +181,17 @@ impl Font {
                     if let Some(u) = glyph_name_to_unicode(&glyph) {
                         text[usize::from(code)] = Some(u.into_boxed_str());
                     }
+                }
+            }
+            // A CFF program's built-in encoding, or a symbolic TrueType program's (3,0) cmap:
+            // the codes name glyphs, not characters of any base encoding.
+            let embedded = desc.is_some_and(|d| {
+                d.get(b"FontFile3").is_ok() || (symbolic && d.get(b"FontFile2").is_ok())
+            });
+            if embedded {
+                let from_program = desc.map(|d| program::simple_font_text(doc, d, symbolic));
+                for (code, t) in from_program.unwrap_or_default() {
+                    text[usize::from(code)] = Some(t);
                 }
             }
         }
@@ -313,17 +338,21 @@ impl Font {
         }
         widths.sort_by_key(|r| r.0);
 
-        let lacks_unicode = to_unicode.is_none()
-            && matches!(
-                encoding,
-                CompositeEncoding::Predefined(Predefined::Identity)
-                    | CompositeEncoding::Embedded(_)
-            );
+        let by_cid = matches!(
+            encoding,
+            CompositeEncoding::Predefined(Predefined::Identity) | CompositeEncoding::Embedded(_)
+        );
+        let program_text = match descendant {
+            Some(d) if to_unicode.is_none() && by_cid => CidText::load(doc, d),
+            _ => None,
+        };
+        let lacks_unicode = to_unicode.is_none() && by_cid && program_text.is_none();
         Font {
             kind: FontKind::Composite {
                 encoding,
                 widths,
                 default_width,
+                program_text,
             },
             to_unicode,
             vertical,
@@ -353,10 +382,11 @@ impl Font {
                 encoding,
                 widths,
                 default_width,
+                ..
             } => {
                 let cid = match encoding {
-                    CompositeEncoding::Predefined(Predefined::Identity) => Some(code),
-                    CompositeEncoding::Embedded(cmap) => cmap.cid(code).or(Some(code)),
+                    CompositeEncoding::Predefined(Predefined::Identity)
+                    | CompositeEncoding::Embedded(_) => Some(encoding.cid(code)),
                     // Unicode and legacy CMaps need Adobe's CID tables, which we do not ship:
                     // assume half-width single-byte / Latin codes and full-width others.
                     // Without /W every CID has the default width anyway.
@@ -399,9 +429,25 @@ impl Font {
                 }
                 _ => false,
             },
-            FontKind::Composite { encoding, .. } => match encoding {
+            FontKind::Composite {
+                encoding,
+                program_text,
+                ..
+            } => match encoding {
+                CompositeEncoding::Predefined(Predefined::Identity)
+                | CompositeEncoding::Embedded(_) => {
+                    match program_text
+                        .as_ref()
+                        .and_then(|p| p.get(encoding.cid(code)))
+                    {
+                        Some(t) => {
+                            out.push_str(t);
+                            true
+                        }
+                        None => false,
+                    }
+                }
                 CompositeEncoding::Predefined(p) => p.write_unicode(code_bytes, out),
-                CompositeEncoding::Embedded(_) => false,
             },
         }
     }

@@ -4,6 +4,7 @@
 //! CID/CJK CMaps) and places every glyph, and a layout pass rebuilds reading order and tables.
 //! Broken input never panics: a bad page becomes a page warning and the rest still comes out.
 
+mod cff;
 mod cmap;
 mod encoding;
 mod font;
@@ -12,7 +13,9 @@ mod interpreter;
 mod layout;
 mod lexer;
 mod metadata;
+mod program;
 mod resolve;
+mod sfnt;
 mod tables;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
