@@ -3,9 +3,12 @@
 //! chardetng (Firefox's detector) makes the main guess. Around it: byte-order marks, UTF-16 and
 //! UTF-32 without one, the 7-bit escape encodings (ISO-2022-JP/KR, HZ) that pass for ASCII, and
 //! a second opinion on single-byte Cyrillic, which chardetng does not cover fully (no IBM855,
-//! MacCyrillic often taken for windows-1251). When the evidence is thin the guess is flagged.
+//! MacCyrillic often taken for windows-1251), and on EUC-TW and Johab, which it does not know.
+//! When the evidence is thin the guess is flagged.
 
 mod cyrillic;
+mod euc_tw;
+mod johab;
 
 use encoding_rs::{Encoding, BIG5, EUC_KR, GB18030, ISO_2022_JP, UTF_16BE, UTF_16LE, UTF_8};
 
@@ -14,7 +17,8 @@ use encoding_rs::{Encoding, BIG5, EUC_KR, GB18030, ISO_2022_JP, UTF_16BE, UTF_16
 pub struct Decoded {
     pub text: String,
     /// Name of the encoding: WHATWG's ("UTF-8", "UTF-16LE", "gb18030", ...) or, for those the
-    /// WHATWG set lacks, the IANA one ("UTF-32LE", "ISO-2022-KR", "HZ-GB-2312", "IBM855").
+    /// WHATWG set lacks, the IANA one ("UTF-32LE", "ISO-2022-KR", "HZ-GB-2312", "IBM855",
+    /// "EUC-TW", "Johab").
     pub encoding: &'static str,
     /// True when the bytes had sequences invalid in that encoding (replaced by U+FFFD).
     pub had_errors: bool,
@@ -50,6 +54,21 @@ const THIN_EVIDENCE: usize = 16;
 /// come out as rare characters (EUC-TW, which has the same byte shape as GB2312: about 6%).
 const COMMON_HANZI: &str = "的年在为一中是国于有大人月后以成时长和学生日上名个与出地及部了不会公西作之分任被用由其子主赛家区可他南加至行第位到来本自高米发而下海多方斯球尔北开物山经台三里代市并军得东称内队世路也面入场现亚种对等天同约新道员所最当前建此这间文政院小形次或王理式特合战法美要体制者动线因业电教平十元过事二克金首两立数期都利港能司委但外目科化将使广民马基系机花定龙德度四罗香原英水起总全比女书常州表华力车运直士联组性重共巴色省心剧工正从进安城就设视江布阿湾如达该兰拉语无果县林状类界关处标叶列们通近号治曾职她统保包太明属府纪参游洲黄单品尼选武演计身岛谷毛室别结程著京交播条量改节皇意口校则产格务实居相塞河然食只始先应提";
 
+/// The Traditional forms of those of `COMMON_HANZI` that have another one (OpenCC's s2t and
+/// Taiwan variants, character by character), so that Traditional text counts as common too.
+const COMMON_TRADITIONAL: &str = "為國於後時長學個與會賽區來發爾開經臺裡並軍東稱內隊場現亞種對約員當這間戰體動線業電過兩數將廣馬機龍羅總書華車運聯組劇從進設視灣達該蘭語無縣狀類關處標葉們號職統屬紀參遊黃單選計島別結條節則產務實應";
+
+/// Frequent Hangul syllables of Korean prose (particles, verb endings, Sino-Korean roots); bytes
+/// of another encoding read as Johab or EUC-KR come out as syllables spread over all 11,172.
+const COMMON_HANGUL: &str = "이다의는에하고을가지기서리로한사자도어대인일아해나시수구정들있으라과전주국적를게여세상부만장원보니면거소계제성동경우공요비화무그었것문위생연내중관미마오발학까데조신실선개등방모영물행분습때없할된년월러와께했되날말안않드려금업용회통결당산식음민점명번호후야저또더두군각간반외바너본치진심출단님운교유현합작법체표활재입특강은차최받같알히";
+
+/// Fewer Chinese or Korean characters than this in an EUC-TW or Johab reading are too few to
+/// prefer it to chardetng's guess.
+const MIN_UNLISTED: usize = 8;
+
+/// An EUC-TW or Johab reading may have one error per this many non-ASCII bytes.
+const UNLISTED_ERROR_RATE: usize = 512;
+
 /// Below this share of common characters (over at least `MIN_HAN` Han characters) a Chinese
 /// reading is flagged.
 const MIN_COMMON_SHARE: f64 = 0.2;
@@ -60,8 +79,9 @@ const MIN_HAN: usize = 30;
 /// Order: a byte-order mark (UTF-32's before UTF-16's, which it starts with); UTF-32 and UTF-16
 /// without a BOM (recognised by their NUL bytes, which no 8-bit encoding of text has); the 7-bit
 /// escape encodings, which are valid ASCII; valid UTF-8; otherwise chardetng's guess, with
-/// single-byte Cyrillic checked against every Cyrillic code page. GBK and GB2312 are decoded as
-/// GB18030, their superset, so no character of a GBK file is lost.
+/// single-byte Cyrillic checked against every Cyrillic code page and EUC-TW and Johab, which
+/// chardetng does not know, tried beside it. GBK and GB2312 are decoded as GB18030, their
+/// superset, so no character of a GBK file is lost.
 pub fn decode(bytes: &[u8]) -> Decoded {
     if let Some(d) = utf32(bytes) {
         return d;
@@ -91,6 +111,9 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         Some(d) => d,
         None => finish(enc, bytes),
     };
+    if let Some(d) = unlisted_cjk(bytes, &decoded) {
+        decoded = d;
+    }
     let non_ascii = bytes.iter().filter(|b| !b.is_ascii()).count();
     if decoded.unsure.is_none() && non_ascii < THIN_EVIDENCE {
         decoded.unsure = Some(format!(
@@ -98,7 +121,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
             if non_ascii == 1 { "" } else { "s" }
         ));
     }
-    if decoded.unsure.is_none() && [GB18030, BIG5].contains(&enc) {
+    if decoded.unsure.is_none() && [GB18030.name(), BIG5.name()].contains(&decoded.encoding) {
         decoded.unsure = rare_hanzi(&decoded.text);
     }
     decoded
@@ -106,22 +129,90 @@ pub fn decode(bytes: &[u8]) -> Decoded {
 
 /// Why a Chinese reading looks wrong: too few of its Han characters are common ones.
 fn rare_hanzi(text: &str) -> Option<String> {
-    let han: Vec<char> = text
-        .chars()
-        .filter(|c| ('\u{4E00}'..='\u{9FFF}').contains(c))
-        .collect();
-    if han.len() < MIN_HAN {
+    let (han, share) = commonness(text);
+    if han < MIN_HAN {
         return None;
     }
-    let common = han.iter().filter(|c| COMMON_HANZI.contains(**c)).count();
-    let share = common as f64 / han.len() as f64;
     (share < MIN_COMMON_SHARE).then(|| {
         format!(
             "only {:.0}% of its Chinese characters are common ones (real text: about half); \
-             it may be in another encoding, such as EUC-TW, which is not decoded",
+             it may be in another encoding",
             100.0 * share
         )
     })
+}
+
+/// How many Han characters and Hangul syllables `text` has, and what share of them are common
+/// ones (0 when it has none).
+fn commonness(text: &str) -> (usize, f64) {
+    let (mut counted, mut common) = (0usize, 0usize);
+    for c in text.chars() {
+        let listed = match c {
+            '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{20000}'..='\u{3FFFF}' => {
+                COMMON_HANZI.contains(c) || COMMON_TRADITIONAL.contains(c)
+            }
+            '\u{AC00}'..='\u{D7A3}' => COMMON_HANGUL.contains(c),
+            _ => continue,
+        };
+        counted += 1;
+        common += usize::from(listed);
+    }
+    let share = if counted == 0 {
+        0.0
+    } else {
+        common as f64 / counted as f64
+    };
+    (counted, share)
+}
+
+/// EUC-TW and Johab, which chardetng does not know and takes for GBK, Big5 or EUC-KR. Their
+/// byte ranges have gaps where those encodings have common characters (the rows of GB2312's
+/// and Big5's most frequent hanzi and EUC-KR's Hangul are empty in CNS 11643 plane 1; a
+/// quarter of EUC-KR's syllables are not Johab codes), so real text in those rarely decodes in
+/// either without an error every few characters. A reading with at most one error per
+/// `UNLISTED_ERROR_RATE` non-ASCII bytes (room for a damaged byte in a long file, none in a
+/// short one) whose characters are common ones, more of them than in the guess's reading, is
+/// taken. Four-byte EUC-TW sequences that decode are evidence enough without the floor on
+/// common characters: lists of names and places are rare characters in any encoding.
+fn unlisted_cjk(bytes: &[u8], guess: &Decoded) -> Option<Decoded> {
+    let (guess_n, guess_share) = commonness(&guess.text);
+    let guess_share = if guess.had_errors || guess_n == 0 {
+        0.0
+    } else {
+        guess_share
+    };
+    let max_errors = bytes.iter().filter(|b| !b.is_ascii()).count() / UNLISTED_ERROR_RATE;
+    let tw = euc_tw::decode(bytes, max_errors)
+        .map(|r| (r.text, r.errors, "EUC-TW", r.beyond_plane_1 > 0));
+    let ko = johab::decode(bytes, max_errors).map(|(text, errors)| (text, errors, "Johab", false));
+    let mut best: Option<(f64, usize, &'static str, String, usize)> = None;
+    for (text, errors, name, strong) in [tw, ko].into_iter().flatten() {
+        let (n, share) = commonness(&text);
+        let plausible = share >= MIN_COMMON_SHARE || strong;
+        if n >= MIN_UNLISTED
+            && plausible
+            && share > guess_share
+            && best.as_ref().is_none_or(|b| share > b.0)
+        {
+            best = Some((share, n, name, text, errors));
+        }
+    }
+    let (share, n, name, text, errors) = best?;
+    let mut d = decoded(text, name, errors > 0);
+    if n < MIN_HAN {
+        d.unsure = Some(format!(
+            "{name} was preferred to {} on only {n} characters",
+            guess.encoding
+        ));
+    } else if share - guess_share < 0.1 {
+        d.unsure = Some(format!(
+            "{} reads almost as well as {name} ({:.0}% and {:.0}% common characters)",
+            guess.encoding,
+            100.0 * guess_share,
+            100.0 * share
+        ));
+    }
+    Some(d)
 }
 
 fn finish(enc: &'static Encoding, bytes: &[u8]) -> Decoded {
@@ -563,7 +654,84 @@ mod tests {
         // Real Chinese has common characters; another encoding read as GB18030 has few.
         assert!(rare_hanzi(&ZH.repeat(3)).is_none());
         let junk = "昴僮乃台席杲纣页鲳怩挪亩稀凭掷似芨末阵绎埏填散掼馅淠晡喷筒搜牟抹盘沤摹暖淖";
-        assert!(rare_hanzi(junk).unwrap().contains("EUC-TW"));
+        assert!(rare_hanzi(junk).unwrap().contains("another encoding"));
+    }
+
+    /// Text files under `text/fixtures`: `NAME.utf-8.txt` and the same text in another
+    /// encoding, written by glibc's iconv (EUC-TW) or Python's codec (Johab). The Chinese ones
+    /// are CMRC 2018 trial passages (shared/corpus) in Taiwan's script, converted with OpenCC's
+    /// s2t and Taiwan-variant dictionaries; TRIAL_794 has plane-2 characters, TRIAL_97 plane 3.
+    fn fixture(name: &str, encoding: &str) -> (Vec<u8>, String) {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/readers/text/fixtures");
+        let read = |ext: &str| std::fs::read(format!("{dir}/{name}.{ext}.txt")).unwrap();
+        (read(encoding), String::from_utf8(read("utf-8")).unwrap())
+    }
+
+    #[test]
+    fn euc_tw_is_told_from_gb2312_and_big5() {
+        for (name, in_big5) in [
+            ("cmrc2018_trial_794_tw", true),
+            ("cmrc2018_trial_97_tw", false),
+        ] {
+            let (bytes, text) = fixture(name, "euc-tw");
+            assert_decodes(&bytes, "EUC-TW", &text);
+            // The same text in Big5 (where Big5 has all its characters) and GBK stays there.
+            if in_big5 {
+                let (big5, _, unmappable) = BIG5.encode(&text);
+                assert!(!unmappable);
+                assert_decodes(&big5, "Big5", &text);
+            }
+            let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+            assert!(!["EUC-TW", "Johab"].contains(&decode(&gbk).encoding));
+        }
+        // A damaged byte leaves the rest readable, and is reported.
+        let (mut bytes, text) = fixture("cmrc2018_trial_794_tw", "euc-tw");
+        bytes[1] = b'?';
+        let d = decode(&bytes);
+        let rest: String = text.chars().skip(1).collect();
+        assert_eq!((d.encoding, d.text), ("EUC-TW", format!("\u{FFFD}?{rest}")));
+        assert!(d.had_errors);
+        // Business prose, too short for a plane-2 character.
+        let short =
+            "風險評估報告：客戶信用等級為甲，授信額度五十萬元。本行對公貸款業務實行統一授信管理。";
+        let euc_tw = b"\xd3\xf8\xf2\xf2\xe2\xa3\xc8\xf5\xde\xde\xc9\xcb\xa1\xa8\xd0\xea\xc5\xc2\xcf\xea\xc6\xee\xe1\xab\xd7\xc8\xd2\xb3\xc6\xf2\xa1\xa2\xda\xe6\xcf\xea\xf7\xec\xd0\xf9\xc4\xec\xc4\xb2\xe5\xdc\xc4\xf7\xa1\xa4\xc6\xdb\xc8\xe7\xe8\xd7\xc4\xfc\xe2\xbc\xe0\xa1\xe4\xc6\xd9\xad\xe8\xd2\xc8\xe7\xdc\xd3\xc4\xa1\xda\xe6\xcf\xea\xea\xa7\xdc\xa1\xa1\xa4";
+        assert_decodes(euc_tw, "EUC-TW", short);
+        // Four characters decode, but are too few to overrule chardetng.
+        assert_ne!(
+            decode(b"\xda\xe6\xcf\xea\xf7\xec\xd0\xf9").encoding,
+            "EUC-TW"
+        );
+    }
+
+    #[test]
+    fn johab_is_told_from_euc_kr() {
+        let (bytes, text) = fixture("credit_committee_ko", "johab");
+        assert_decodes(&bytes, "Johab", &text);
+        let (euc_kr, _, unmappable) = EUC_KR.encode(&text);
+        assert!(!unmappable);
+        assert_decodes(&euc_kr, "EUC-KR", &text);
+    }
+
+    /// Every CMRC 2018 trial passage, in GB18030 and in GBK, is still read as GB18030: neither
+    /// EUC-TW nor Johab takes a real Simplified Chinese text.
+    #[test]
+    fn cmrc_passages_in_gbk_stay_gbk() {
+        let corpus = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/corpus/zh/cmrc2018_trial.json"
+        );
+        let passages: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(corpus).unwrap()).unwrap();
+        assert!(passages.len() > 200);
+        for p in &passages {
+            let text = p["context_text"].as_str().unwrap();
+            let (gb18030, _, _) = GB18030.encode(text);
+            assert_decodes(&gb18030, "gb18030", text);
+            let (gbk, _, unmappable) = encoding_rs::GBK.encode(text);
+            if !unmappable {
+                assert_eq!(decode(&gbk).text, text, "{}", p["context_id"]);
+            }
+        }
     }
 
     #[test]
