@@ -10,6 +10,8 @@ mod cyrillic;
 mod euc_tw;
 mod johab;
 
+use std::sync::LazyLock;
+
 use encoding_rs::{Encoding, BIG5, EUC_KR, GB18030, ISO_2022_JP, UTF_16BE, UTF_16LE, UTF_8};
 
 /// Text decoded from bytes, with the encoding it was decoded from.
@@ -145,17 +147,29 @@ fn rare_hanzi(text: &str) -> Option<String> {
 /// How many Han characters and Hangul syllables `text` has, and what share of them are common
 /// ones (0 when it has none).
 fn commonness(text: &str) -> (usize, f64) {
+    // Sorted once, so that a large file costs a binary search per character.
+    static COMMON: LazyLock<Vec<char>> = LazyLock::new(|| {
+        let mut common: Vec<char> = [COMMON_HANZI, COMMON_TRADITIONAL, COMMON_HANGUL]
+            .concat()
+            .chars()
+            .collect();
+        common.sort_unstable();
+        common.dedup();
+        common
+    });
     let (mut counted, mut common) = (0usize, 0usize);
     for c in text.chars() {
-        let listed = match c {
-            '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{20000}'..='\u{3FFFF}' => {
-                COMMON_HANZI.contains(c) || COMMON_TRADITIONAL.contains(c)
+        match c {
+            // Han (the basic block, extension A, the supplementary planes) and Hangul syllables.
+            '\u{4E00}'..='\u{9FFF}'
+            | '\u{3400}'..='\u{4DBF}'
+            | '\u{20000}'..='\u{3FFFF}'
+            | '\u{AC00}'..='\u{D7A3}' => {
+                counted += 1;
+                common += usize::from(COMMON.binary_search(&c).is_ok());
             }
-            '\u{AC00}'..='\u{D7A3}' => COMMON_HANGUL.contains(c),
-            _ => continue,
-        };
-        counted += 1;
-        common += usize::from(listed);
+            _ => {}
+        }
     }
     let share = if counted == 0 {
         0.0
@@ -175,16 +189,17 @@ fn commonness(text: &str) -> (usize, f64) {
 /// taken. Four-byte EUC-TW sequences that decode are evidence enough without the floor on
 /// common characters: lists of names and places are rare characters in any encoding.
 fn unlisted_cjk(bytes: &[u8], guess: &Decoded) -> Option<Decoded> {
-    let (guess_n, guess_share) = commonness(&guess.text);
-    let guess_share = if guess.had_errors || guess_n == 0 {
-        0.0
-    } else {
-        guess_share
-    };
     let max_errors = bytes.iter().filter(|b| !b.is_ascii()).count() / UNLISTED_ERROR_RATE;
     let tw = euc_tw::decode(bytes, max_errors)
         .map(|r| (r.text, r.errors, "EUC-TW", r.beyond_plane_1 > 0));
     let ko = johab::decode(bytes, max_errors).map(|(text, errors)| (text, errors, "Johab", false));
+    if tw.is_none() && ko.is_none() {
+        return None;
+    }
+    let guess_share = match commonness(&guess.text) {
+        (n, share) if n > 0 && !guess.had_errors => share,
+        _ => 0.0,
+    };
     let mut best: Option<(f64, usize, &'static str, String, usize)> = None;
     for (text, errors, name, strong) in [tw, ko].into_iter().flatten() {
         let (n, share) = commonness(&text);
