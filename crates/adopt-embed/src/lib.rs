@@ -22,7 +22,7 @@ use fastembed::{
 use tokenizers::Tokenizer;
 
 pub use error::{LoadError, Result, PREPARE_COMMAND};
-pub use runtime::{find_ort_library, ORT_LIBRARY_ENV};
+pub use runtime::{find_ort_library, ort_environment, ORT_LIBRARY_ENV};
 pub use spec::{ModelSpec, PoolingKind, MODEL_FILES, SPEC_FILE};
 
 /// Environment variable naming the model directory.

