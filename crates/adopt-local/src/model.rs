@@ -262,7 +262,13 @@ impl LocalModel {
         }
     }
 
-    fn generate(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    /// Answers `request`; with `on_text`, the answer is decoded after every token and handed on
+    /// as it grows (less what could still turn out to be a stop string or half a character).
+    fn generate(
+        &self,
+        request: &ChatRequest,
+        mut on_text: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<ChatResponse, ProviderError> {
         let e = &*self.engine;
         let params = &request.params;
         let prompt = self.prompt_ids(request).map_err(|err| ProviderError {
@@ -299,6 +305,8 @@ impl LocalModel {
             .filter(|s| !s.is_empty())
             .collect();
         let streamed = params.stream.unwrap_or(false);
+        let hold = stops.iter().map(|s| s.len() - 1).max().unwrap_or(0);
+        let mut sent = 0;
 
         // Poisoning only means an earlier request panicked mid-answer; the cache is reset below.
         let mut weights = e
@@ -330,12 +338,26 @@ impl LocalModel {
                 break;
             }
             generated.push(next);
-            if !stops.is_empty() {
+            if !stops.is_empty() || on_text.is_some() {
                 content = e.vocab.decode(&generated).map_err(|err| self.error(err))?;
+            }
+            if !stops.is_empty() {
                 if let Some(cut) = stops.iter().filter_map(|s| content.find(s)).min() {
                     content.truncate(cut);
                     finish = "stop";
                     break;
+                }
+            }
+            if let Some(relay) = on_text.as_mut() {
+                let mut end = content.len().saturating_sub(hold);
+                if content.ends_with('\u{FFFD}') {
+                    // The token ends inside a character: wait for the rest of it.
+                    end = end.min(content.len() - '\u{FFFD}'.len_utf8());
+                }
+                let end = floor_char(&content, end);
+                if end > sent && content.is_char_boundary(sent) {
+                    relay(&content[sent..end]);
+                    sent = end;
                 }
             }
             if generated.len() == max_tokens {
@@ -344,9 +366,14 @@ impl LocalModel {
             next = step(&mut weights, &[next])?;
         }
         drop(weights);
-        if stops.is_empty() {
-            // With stop strings the text is decoded after every token already.
+        if stops.is_empty() && on_text.is_none() {
+            // Otherwise the text is decoded after every token already.
             content = e.vocab.decode(&generated).map_err(|err| self.error(err))?;
+        }
+        if let Some(relay) = on_text.as_mut() {
+            if content.len() > sent && content.is_char_boundary(sent) {
+                relay(&content[sent..]);
+            }
         }
         let latency_ms = ms(started.elapsed());
         let output = (generated.len() + end_token) as u64;
@@ -376,12 +403,29 @@ impl LocalModel {
     }
 }
 
+/// The largest char boundary of `s` at or below `i`.
+fn floor_char(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 impl ChatModel for LocalModel {
     fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
-        self.generate(request)
+        self.generate(request, None)
+    }
+
+    fn chat_streamed(
+        &self,
+        request: &ChatRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<ChatResponse, ProviderError> {
+        self.generate(request, Some(on_text))
     }
 }

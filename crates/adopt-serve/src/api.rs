@@ -1,8 +1,11 @@
-//! The HTTP routes: `GET /health`, `GET /v1/kb`, `POST /v1/search`.
+//! The HTTP routes ([`ROUTES`]): health, the OpenAPI document, what the knowledge base holds,
+//! search, and the OpenAI-compatible chat (in [`crate::chat`]).
 //!
-//! Answers and errors are JSON (`{"error": "..."}`). A search runs on tokio's blocking pool (the
-//! knowledge base is synchronous, and a Qdrant-server index drives a runtime of its own), at
-//! most `Limits::max_concurrent` at a time.
+//! Answers and errors are JSON: `{"error": "..."}`, or OpenAI's `{"error": {"message": ...}}`
+//! on the `/v1/chat/completions` and `/v1/models` routes OpenAI clients call. A search runs on
+//! tokio's blocking pool (the knowledge base is synchronous, and a Qdrant-server index drives a
+//! runtime of its own), at most `Limits::max_concurrent` at a time; answers from a model, at
+//! most `Limits::max_concurrent_chats`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -10,24 +13,38 @@ use std::time::Duration;
 
 use adopt_core::Embedder;
 use adopt_kb::{ChunkFilter, Hit, KnowledgeBase, Query, SearchMode};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use crate::audit::{AuditLog, AuditRecord};
+use crate::audit::AuditLog;
+use crate::chat::ChatModels;
 use crate::error::{Result, ServeError};
-use crate::keys::{sha256_hex, Access, KeyScope};
+use crate::keys::{Access, KeyScope};
+use crate::search::{Refusal, Route, SearchRequest};
+
+/// Every route, as (method, path): what [`serve`] routes and the OpenAPI document describes.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/v1/kb"),
+    ("POST", "/v1/search"),
+    ("GET", "/v1/models"),
+    ("POST", "/v1/chat/completions"),
+];
 
 /// Bounds on what one request may ask for.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Largest request body accepted.
+    /// Largest request body accepted by `/v1/search` (and line read by the MCP server).
     pub body_bytes: usize,
+    /// Largest body of a chat request (it carries the conversation).
+    pub chat_body_bytes: usize,
     /// Largest `top_k`.
     pub max_top_k: usize,
     /// Searches running at once; more wait up to `queue_wait`, then get 503.
@@ -35,16 +52,29 @@ pub struct Limits {
     pub queue_wait: Duration,
     /// A search taking longer is answered 504.
     pub search_timeout: Duration,
+    /// Answers being generated at once; more wait up to `queue_wait`, then get 503.
+    pub max_concurrent_chats: usize,
+    /// An answer taking longer is answered 504 (streamed: ended with an error chunk).
+    pub chat_timeout: Duration,
+    /// Most tokens of an answer: the default `max_tokens`, and its ceiling.
+    pub max_answer_tokens: u32,
+    /// Characters of retrieved text put into a chat prompt.
+    pub context_chars: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             body_bytes: 64 * 1024,
+            chat_body_bytes: 1024 * 1024,
             max_top_k: 100,
             max_concurrent: 8,
             queue_wait: Duration::from_secs(5),
             search_timeout: Duration::from_secs(30),
+            max_concurrent_chats: 2,
+            chat_timeout: Duration::from_secs(300),
+            max_answer_tokens: 1024,
+            context_chars: 6000,
         }
     }
 }
@@ -60,14 +90,17 @@ pub struct ServeState {
     /// `None`: audit log turned off.
     pub audit: Option<AuditLog>,
     pub limits: Limits,
+    /// The models behind `/v1/chat/completions`.
+    pub chat: ChatModels,
 }
 
 /// Documents and chunks per department (`None`: chunks without one), counted once at start.
 type Catalogue = BTreeMap<Option<String>, (BTreeSet<String>, usize)>;
 
-struct Shared {
-    state: ServeState,
+pub(crate) struct Shared {
+    pub(crate) state: ServeState,
     permits: Semaphore,
+    pub(crate) chat_permits: Arc<Semaphore>,
     catalogue: Catalogue,
 }
 
@@ -81,13 +114,17 @@ pub fn serve(listener: std::net::TcpListener, state: ServeState, workers: usize)
     }
     let shared = Arc::new(Shared {
         permits: Semaphore::new(state.limits.max_concurrent.max(1)),
+        chat_permits: Arc::new(Semaphore::new(state.limits.max_concurrent_chats.max(1))),
         state,
         catalogue,
     });
     let app = Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
         .route("/v1/kb", get(kb_info))
         .route("/v1/search", post(search))
+        .route("/v1/models", get(crate::chat::models))
+        .route("/v1/chat/completions", post(crate::chat::completions))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
         .method_not_allowed_fallback(|| async {
             error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
@@ -119,7 +156,7 @@ pub fn serve(listener: std::net::TcpListener, state: ServeState, workers: usize)
     })
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -128,8 +165,25 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
         .into_response()
 }
 
+/// OpenAI's error body, `{"error": {"message": "...", "type": "...", "code": null}}`, which
+/// OpenAI clients show: on the routes they call.
+pub(crate) fn openai_error(status: StatusCode, message: &str) -> Response {
+    let kind = match status.as_u16() {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        400..=499 => "invalid_request_error",
+        _ => "server_error",
+    };
+    let body = json!({ "error": { "message": message, "type": kind, "code": null } });
+    with_error_headers(status, json_response(status, &body))
+}
+
 fn error(status: StatusCode, message: &str) -> Response {
-    let mut r = json_response(status, &json!({ "error": message }));
+    with_error_headers(status, json_response(status, &json!({ "error": message })))
+}
+
+fn with_error_headers(status: StatusCode, mut r: Response) -> Response {
     match status {
         StatusCode::UNAUTHORIZED => {
             r.headers_mut()
@@ -145,18 +199,18 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 /// Who is asking: `Ok(None)` when access is open, the key's scope otherwise, or a 401.
-fn authorise<'a>(
-    shared: &'a Shared,
+pub(crate) fn authorise(
+    shared: &Shared,
     headers: &HeaderMap,
-) -> std::result::Result<Option<&'a KeyScope>, Box<Response>> {
+) -> std::result::Result<Option<KeyScope>, (StatusCode, &'static str)> {
     let Access::Keys(keys) = &shared.state.access else {
         return Ok(None);
     };
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(Box::new(error(
+        return Err((
             StatusCode::UNAUTHORIZED,
             "missing API key: send the header `Authorization: Bearer KEY`",
-        )));
+        ));
     };
     let key = value
         .to_str()
@@ -165,9 +219,64 @@ fn authorise<'a>(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, key)| key.trim());
     match key.and_then(|k| keys.scope_of(k)) {
-        Some(scope) => Ok(Some(scope)),
-        None => Err(Box::new(error(StatusCode::UNAUTHORIZED, "invalid API key"))),
+        Some(scope) => Ok(Some(scope.clone())),
+        None => Err((StatusCode::UNAUTHORIZED, "invalid API key")),
     }
+}
+
+/// The request's body, refused with 413 past `limit` bytes.
+pub(crate) async fn read_body(
+    request: Request,
+    limit: usize,
+) -> std::result::Result<Bytes, (StatusCode, String)> {
+    axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| {
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body over {limit} bytes"),
+            )
+        })
+}
+
+/// Runs `query` on the blocking pool, within the concurrency limit and the search timeout.
+/// The caller writes the audit line (with the hits it keeps).
+pub(crate) async fn scoped_search(
+    shared: &Arc<Shared>,
+    query: Query,
+) -> std::result::Result<Vec<Hit>, Refusal> {
+    let limits = shared.state.limits;
+    let permit = match tokio::time::timeout(limits.queue_wait, shared.permits.acquire()).await {
+        Ok(Ok(p)) => p,
+        _ => return Err(Refusal::new(503, "too many searches at once")),
+    };
+    let worker = shared.clone();
+    let job = tokio::task::spawn_blocking(move || {
+        worker
+            .state
+            .kb
+            .query(&query, worker.state.embedder.as_deref())
+    });
+    let hits = match tokio::time::timeout(limits.search_timeout, job).await {
+        Ok(Ok(Ok(hits))) => hits,
+        Ok(Ok(Err(e))) => return Err(Refusal::new(500, format!("search failed: {e}"))),
+        Ok(Err(_)) => return Err(Refusal::new(500, "search failed")),
+        Err(_) => return Err(Refusal::new(504, "search timed out")),
+    };
+    drop(permit);
+    Ok(hits)
+}
+
+fn refusal(r: Refusal) -> Response {
+    error(
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &r.message,
+    )
+}
+
+async fn openapi(State(shared): State<Arc<Shared>>) -> Response {
+    let keys = matches!(shared.state.access, Access::Keys(_));
+    json_response(StatusCode::OK, &crate::openapi::document(keys))
 }
 
 async fn health() -> Response {
@@ -177,8 +286,9 @@ async fn health() -> Response {
 async fn kb_info(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let scope = match authorise(&shared, &headers) {
         Ok(s) => s,
-        Err(r) => return *r,
+        Err((status, message)) => return error(status, message),
     };
+    let scope = scope.as_ref();
     let visible = |dept: &Option<String>| match (scope, dept) {
         (None, _) => true,
         (Some(s), Some(d)) => s.allows(d),
@@ -218,162 +328,33 @@ async fn kb_info(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respo
     )
 }
 
-fn default_top_k() -> usize {
-    5
-}
-
-/// The body of `POST /v1/search`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SearchRequest {
-    query: String,
-    #[serde(default = "default_top_k")]
-    top_k: usize,
-    /// `hybrid`, `dense` or `sparse`.
-    mode: Option<String>,
-    #[serde(default)]
-    filter: RequestFilter,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequestFilter {
-    department: Option<String>,
-    doc_id: Option<String>,
-    source_path: Option<String>,
-}
-
 async fn search(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let scope = match authorise(&shared, request.headers()) {
-        Ok(s) => s.cloned(),
-        Err(r) => return *r,
+        Ok(s) => s,
+        Err((status, message)) => return error(status, message),
     };
-    let limits = shared.state.limits;
-    let body = match axum::body::to_bytes(request.into_body(), limits.body_bytes).await {
+    let body = match read_body(request, shared.state.limits.body_bytes).await {
         Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body over {} bytes", limits.body_bytes),
-            )
-        }
+        Err((status, message)) => return error(status, &message),
     };
     let req: SearchRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")),
     };
-    if req.query.trim().is_empty() {
-        return error(StatusCode::BAD_REQUEST, "query is empty");
-    }
-    if !(1..=limits.max_top_k).contains(&req.top_k) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("top_k must be from 1 to {}", limits.max_top_k),
-        );
-    }
-    let mode = match req.mode.as_deref() {
-        None => shared.state.default_mode,
-        Some(m) => match SearchMode::parse(m) {
-            Some(m) => m,
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("mode {m:?}: expected hybrid, dense or sparse"),
-                )
-            }
-        },
+    let planned = match shared.state.plan_search(scope.as_ref(), req, Route::Search) {
+        Ok(p) => p,
+        Err(r) => return refusal(r),
     };
-    if mode.needs_dense() && shared.state.embedder.is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "{mode} search needs dense vectors, but this knowledge base has no embedding \
-                 model here; use mode \"sparse\""
-            ),
-        );
-    }
-    let mut audit = AuditRecord {
-        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        key_id: scope.as_ref().map(|s| s.key_id.clone()),
-        query_sha256: sha256_hex(req.query.as_bytes()),
-        mode: mode.as_str().to_string(),
-        top_k: req.top_k,
-        status: 200,
-        doc_ids: Vec::new(),
+    let (mode, top_k) = (planned.query.mode, planned.query.top_k);
+    let hits = match scoped_search(&shared, planned.query).await {
+        Ok(h) => h,
+        Err(r) => return refusal(r),
     };
-    let filter = ChunkFilter {
-        department: req.filter.department,
-        doc_id: req.filter.doc_id,
-        source_path: req.filter.source_path,
-        // The key's departments are a condition of the index query: nothing outside them is
-        // retrieved, so nothing has to be taken out of the answer.
-        departments: scope.as_ref().map(|s| s.departments.clone()),
-    };
-    if let (Some(s), Some(d)) = (&scope, &filter.department) {
-        if !s.allows(d) {
-            audit.status = 403;
-            if let Err(r) = write_audit(&shared, &audit) {
-                return *r;
-            }
-            return error(
-                StatusCode::FORBIDDEN,
-                &format!("department {d:?} is outside this key's departments"),
-            );
-        }
-    }
-    let permit = match tokio::time::timeout(limits.queue_wait, shared.permits.acquire()).await {
-        Ok(Ok(p)) => p,
-        _ => return error(StatusCode::SERVICE_UNAVAILABLE, "too many searches at once"),
-    };
-    let query = Query {
-        text: req.query,
-        top_k: req.top_k,
-        mode,
-        filter,
-    };
-    let worker = shared.clone();
-    let job = tokio::task::spawn_blocking(move || {
-        worker
-            .state
-            .kb
-            .query(&query, worker.state.embedder.as_deref())
-    });
-    let hits: Vec<Hit> = match tokio::time::timeout(limits.search_timeout, job).await {
-        Ok(Ok(Ok(hits))) => hits,
-        Ok(Ok(Err(e))) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("search failed: {e}"),
-            )
-        }
-        Ok(Err(_)) => return error(StatusCode::INTERNAL_SERVER_ERROR, "search failed"),
-        Err(_) => return error(StatusCode::GATEWAY_TIMEOUT, "search timed out"),
-    };
-    drop(permit);
-    let mut seen = BTreeSet::new();
-    audit.doc_ids = hits
-        .iter()
-        .filter(|h| seen.insert(h.doc_id.as_str()))
-        .map(|h| h.doc_id.clone())
-        .collect();
-    if let Err(r) = write_audit(&shared, &audit) {
-        return *r;
+    if let Err(r) = shared.state.finish_audit(planned.audit, &hits) {
+        return refusal(r);
     }
     json_response(
         StatusCode::OK,
-        &json!({ "mode": mode.as_str(), "top_k": audit.top_k, "hits": hits }),
+        &json!({ "mode": mode.as_str(), "top_k": top_k, "hits": hits }),
     )
-}
-
-/// An answer that cannot be audited is not given.
-fn write_audit(shared: &Shared, record: &AuditRecord) -> std::result::Result<(), Box<Response>> {
-    match &shared.state.audit {
-        None => Ok(()),
-        Some(log) => log.write(record).map_err(|_| {
-            Box::new(error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "could not write the audit log",
-            ))
-        }),
-    }
 }

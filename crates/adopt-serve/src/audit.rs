@@ -1,4 +1,4 @@
-//! The audit log: one JSON line per search, naming the key by its id and the query by its
+//! The audit log: one JSON line per search (by any route), naming the key by its id and the query by its
 //! SHA-256, so the log shows who read which documents without holding a key or a question.
 
 use std::fs::{File, OpenOptions};
@@ -17,13 +17,18 @@ pub struct AuditRecord {
     pub time: String,
     /// First 8 hex digits of the key's SHA-256; `None` with `--no-auth`.
     pub key_id: Option<String>,
-    /// SHA-256 of the query text.
+    /// How the search came in: `search` (`POST /v1/search`), `chat` (the retrieval behind
+    /// `POST /v1/chat/completions`) or `mcp` (the MCP `search` tool).
+    #[serde(default)]
+    pub route: String,
+    /// SHA-256 of the query text (for `chat`, of the last user message).
     pub query_sha256: String,
     pub mode: String,
     pub top_k: usize,
     /// HTTP status of the answer: 200, or 403 for a filter outside the key's departments.
     pub status: u16,
-    /// Documents of the returned chunks, in rank order, each once.
+    /// Documents of the returned chunks (for `chat`, those put into the prompt), in rank order,
+    /// each once.
     pub doc_ids: Vec<String>,
 }
 

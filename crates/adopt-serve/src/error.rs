@@ -19,6 +19,9 @@ pub enum ServeError {
     },
     #[error(transparent)]
     Kb(#[from] adopt_kb::KbError),
+    /// Problems with the chat models of the trial file, every one at once.
+    #[error("chat models:\n  - {}", .0.join("\n  - "))]
+    Chat(Vec<String>),
     #[error("{what}: {source}")]
     Runtime {
         what: &'static str,

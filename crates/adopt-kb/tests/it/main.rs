@@ -53,6 +53,10 @@ on_every_backend! {
         suite::index_round_trip(backend);
     }
 
+    fn filter_values_with_spaces_match_exactly(backend) {
+        suite::filter_values_with_spaces_match_exactly(backend);
+    }
+
     fn ties_at_the_cut_are_cut_by_chunk_id(backend) {
         suite::ties_at_the_cut_are_cut_by_chunk_id(backend);
     }

@@ -466,6 +466,63 @@ pub fn index_round_trip(backend: &dyn Backend) {
     );
 }
 
+/// Filter values are matched whole, spaces and all: "Risk Management" is neither "Risk" nor
+/// "Management Risk", nor every value sharing a word with it (as a full-text match would be).
+pub fn filter_values_with_spaces_match_exactly(backend: &dyn Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = [
+        chunk("a", 0, "Risk Management", "limits"),
+        chunk("b", 0, "Risk", "appetite"),
+        chunk("c", 0, "Management Risk", "board"),
+        chunk("d", 0, "Asset Management", "funds"),
+    ];
+    let spec = IndexSpec { dense_dim: None };
+    let mut index = backend.open(dir.path());
+    index.ensure(&spec).unwrap();
+    let items: Vec<IndexedChunk> = chunks
+        .iter()
+        .map(|c| IndexedChunk {
+            chunk: c,
+            dense: None,
+            sparse: sparse(&[(1, 1.0)]),
+        })
+        .collect();
+    index.upsert(&items).unwrap();
+    let dept = |d: &str| ChunkFilter {
+        department: Some(d.into()),
+        ..Default::default()
+    };
+    assert_eq!(index.count(&dept("Risk Management")).unwrap(), 1);
+    assert_eq!(index.count(&dept("Risk")).unwrap(), 1);
+    assert_eq!(index.count(&dept("Management")).unwrap(), 0);
+    let path = ChunkFilter {
+        source_path: Some("Risk Management/a.txt".into()),
+        ..Default::default()
+    };
+    assert_eq!(index.count(&path).unwrap(), 1);
+    let scope = ChunkFilter {
+        departments: Some(vec!["Risk Management".into(), "Asset Management".into()]),
+        ..Default::default()
+    };
+    assert_eq!(index.count(&scope).unwrap(), 2);
+    let q = sparse(&[(1, 1.0)]);
+    let filter = dept("Risk Management");
+    let hits = index
+        .query(&IndexQuery {
+            mode: SearchMode::Sparse,
+            dense: None,
+            sparse: Some(&q),
+            filter: &filter,
+            limit: 10,
+            prefetch: 10,
+            rrf_k: 2,
+        })
+        .unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].doc_id, "a");
+    assert_eq!(index.chunk_ids("a").unwrap().len(), 1);
+}
+
 /// Twelve documents with the same text tie on every BM25 score. Whatever order they were
 /// indexed in and whichever of them the index puts at its cut, a search returns the tied chunks
 /// with the smallest ids, so two builds of the same documents answer the same.

@@ -190,6 +190,19 @@ pub trait ChatModel: Send + Sync {
             chunk_ms: Vec::new(),
         })
     }
+
+    /// [`ChatModel::chat`], handing the answer's text to `on_text` piece by piece as it is
+    /// generated (what a server relaying the answer as a stream needs); the pieces join to the
+    /// returned `content`. The default hands over the whole answer once it is complete.
+    fn chat_streamed(
+        &self,
+        request: &ChatRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<ChatResponse, ProviderError> {
+        let response = self.chat(request)?;
+        on_text(&response.content);
+        Ok(response)
+    }
 }
 
 /// A model endpoint with every setting resolved.

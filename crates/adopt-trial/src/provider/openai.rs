@@ -145,6 +145,15 @@ impl OpenAiCompatible {
 
     /// One attempt, no retry, with the arrival time of every chunk that carried text.
     pub fn attempt_timed(&self, request: &ChatRequest) -> Result<TimedResponse, ProviderError> {
+        self.attempt_relayed(request, &mut |_| {})
+    }
+
+    /// One attempt, handing each piece of answer text to `on_text` as it arrives.
+    fn attempt_relayed(
+        &self,
+        request: &ChatRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<TimedResponse, ProviderError> {
         let body = self.request_body(request);
         let stream = body["stream"].as_bool().unwrap_or(false);
         let started = Instant::now();
@@ -199,10 +208,12 @@ impl OpenAiCompatible {
         }
         let reader = resp.into_body().into_reader();
         let (mut out, chunk_ms) = if stream && !content_type.starts_with("application/json") {
-            self.read_stream(BufReader::new(reader), started)?
+            self.read_stream(BufReader::new(reader), started, on_text)?
         } else {
             // Not streamed, or a server that ignored `stream` and answered in one piece.
-            (self.read_whole(reader, started)?, Vec::new())
+            let whole = self.read_whole(reader, started)?;
+            on_text(&whole.content);
+            (whole, Vec::new())
         };
         if out.usage == UsageSource::Estimated {
             out.input_tokens = estimate_prompt_tokens(request);
@@ -274,6 +285,7 @@ impl OpenAiCompatible {
         &self,
         reader: impl std::io::BufRead,
         started: Instant,
+        on_text: &mut dyn FnMut(&str),
     ) -> Result<(ChatResponse, Vec<f64>), ProviderError> {
         let mut sse = SseReader::new(reader);
         let mut acc = StreamAccumulator::default();
@@ -286,8 +298,12 @@ impl OpenAiCompatible {
                 )
             })?;
             let Some(event) = event else { break };
+            let before = acc.content.len();
             if let Err((kind, message)) = acc.push(&event.data, event.event.as_deref(), started) {
                 return Err(self.error(kind, None, message));
+            }
+            if acc.content.len() > before {
+                on_text(&acc.content[before..]);
             }
             if acc.done {
                 break;
@@ -356,6 +372,36 @@ impl ChatModel for OpenAiCompatible {
 
     fn chat_timed(&self, request: &ChatRequest) -> Result<TimedResponse, ProviderError> {
         self.attempt_timed(request)
+    }
+
+    /// Retries as [`ChatModel::chat`] does, but only while no text has been handed on: a
+    /// relayed answer cannot be taken back.
+    fn chat_streamed(
+        &self,
+        request: &ChatRequest,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<ChatResponse, ProviderError> {
+        let policy = self.endpoint.retry;
+        let mut retry = 0;
+        loop {
+            let mut relayed = false;
+            let result = self.attempt_relayed(request, &mut |text| {
+                relayed |= !text.is_empty();
+                on_text(text)
+            });
+            match result {
+                Ok(t) => {
+                    let mut r = t.response;
+                    r.attempts = retry + 1;
+                    return Ok(r);
+                }
+                Err(e) if e.is_transient() && !relayed && retry < policy.max_retries => {
+                    std::thread::sleep(policy.delay(retry, e.retry_after));
+                    retry += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
