@@ -210,7 +210,9 @@ fn text_encodings_are_detected_and_bad_files_do_not_stop_the_run() {
         assert!(!e.reason.is_empty());
         assert_eq!(e.department.as_deref(), Some("ops"));
     }
-    assert_eq!(q[3].kind, "unsupported");
+    // A .png is an image file now (read by OCR); these bytes are no picture.
+    assert_eq!(q[3].kind, "unreadable");
+    assert!(q[3].reason.contains("not a picture"), "{}", q[3].reason);
     assert!(q[0].reason.contains("DOCX"), "{}", q[0].reason);
 }
 
@@ -268,4 +270,215 @@ fn whole_corpus_is_collected_or_quarantined() {
     assert!(!inventory.tables.is_empty());
     let merged = by_name(&d, "merge_cells.xlsx");
     assert!(merged.page_count >= 1);
+}
+
+/// A PDF written here: page 1 has a text layer, page 2 is a "scan" (a JPEG of rendered
+/// Chinese and English lines, drawn over the page), page 3 an image in an encoding that is
+/// not valid (JBIG2 bytes that are garbage). Objects are laid out by hand so offsets are exact.
+fn mixed_pdf(scan_jpeg: &[u8], scan_w: u32, scan_h: u32) -> Vec<u8> {
+    let (pw, ph) = (500, 350);
+    let page1 = "BT /F1 14 Tf 40 300 Td (Quarterly credit risk summary for the board) Tj ET";
+    let page2 = format!("q {pw} 0 0 {ph} 0 0 cm /Im1 Do Q");
+    let page3 = format!("q {pw} 0 0 {ph} 0 0 cm /Im2 Do Q");
+    let stream = |dict: String, data: &[u8]| {
+        let mut v = format!("{dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+        v.extend_from_slice(data);
+        v.extend_from_slice(b"\nendstream");
+        v
+    };
+    let page = |content: u32, res: &str| {
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {pw} {ph}] /Contents {content} 0 R /Resources << {res} >> >>"
+        )
+        .into_bytes()
+    };
+    let objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R 6 0 R 9 0 R] /Count 3 >>".to_vec(),
+        page(4, "/Font << /F1 5 0 R >>"),
+        stream("<<".into(), page1.as_bytes()),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+        page(7, "/XObject << /Im1 8 0 R >>"),
+        stream("<<".into(), page2.as_bytes()),
+        stream(
+            format!("<< /Type /XObject /Subtype /Image /Width {scan_w} /Height {scan_h} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode"),
+            scan_jpeg,
+        ),
+        page(10, "/XObject << /Im2 11 0 R >>"),
+        stream("<<".into(), page3.as_bytes()),
+        stream(
+            "<< /Type /XObject /Subtype /Image /Width 64 /Height 64 /ColorSpace /DeviceGray /BitsPerComponent 1 /Filter /JBIG2Decode".into(),
+            b"this is not a JBIG2 stream at all",
+        ),
+    ];
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn encode(image: &adopt_ocr::RgbImage, format: image::ImageFormat) -> Vec<u8> {
+    let buf = image::RgbImage::from_raw(
+        image.width as u32,
+        image.height as u32,
+        image.pixels.clone(),
+    )
+    .unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    buf.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+const SCAN_LINES: [&str; 4] = [
+    "信用风险评估报告",
+    "Loan review committee minutes 2024",
+    "不良贷款率为百分之一点三二",
+    "Approved by the risk department",
+];
+const PHOTO_LINES: [&str; 2] = ["反欺诈调查记录第十二号", "Card frozen on 15 March"];
+
+#[test]
+fn scanned_pages_and_image_files_are_read_by_ocr_and_text_pages_keep_their_layer() {
+    let Some(font) = adopt_ocr::render::load_font(Path::new(adopt_ocr::render::DEFAULT_CJK_FONT))
+    else {
+        println!(
+            "skipped: no CJK font at {}",
+            adopt_ocr::render::DEFAULT_CJK_FONT
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src/risk");
+    std::fs::create_dir_all(&src).unwrap();
+    let scan = adopt_ocr::render::render_lines(&font, &SCAN_LINES, 34.0);
+    let jpeg = encode(&scan, image::ImageFormat::Jpeg);
+    std::fs::write(
+        src.join("minutes.pdf"),
+        mixed_pdf(&jpeg, scan.width as u32, scan.height as u32),
+    )
+    .unwrap();
+    let photo = adopt_ocr::render::render_lines(&font, &PHOTO_LINES, 30.0);
+    std::fs::write(
+        src.join("case-12.png"),
+        encode(&photo, image::ImageFormat::Png),
+    )
+    .unwrap();
+
+    // Without models: collected all the same, one line saying how to get them.
+    let empty_cache = tmp.path().join("no-models");
+    let run0 = tmp.path().join("run0");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_adopt"))
+        .arg("--run-dir")
+        .arg(&run0)
+        .args(["collect", src.parent().unwrap().to_str().unwrap()])
+        .env("ADOPT_MODEL_CACHE", &empty_cache)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("adopt models fetch ocr"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    let d0 = docs(&run0);
+    assert_eq!(d0.len(), 2);
+    let pdf0 = by_name(&d0, "minutes.pdf");
+    assert!(pdf0
+        .units()
+        .next()
+        .unwrap()
+        .1
+        .contains("Quarterly credit risk"));
+    assert!(
+        pdf0.warnings
+            .iter()
+            .any(|w| w.contains("adopt models fetch ocr")),
+        "{:?}",
+        pdf0.warnings
+    );
+
+    if let Err(why) = adopt_ocr::models::check(&adopt_ocr::models::default_model_dir(), false) {
+        println!("skipped the OCR half: {why}");
+        return;
+    }
+    let run = tmp.path().join("run");
+    let out = adopt(&run, &["collect", src.parent().unwrap().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("0 quarantined"), "{stdout}");
+    assert!(stdout.contains("OCR read 2 pages"), "{stdout}");
+    let collected = docs(&run);
+    let pdf = by_name(&collected, "minutes.pdf");
+    assert_eq!(pdf.unit_labels, ["page 1", "page 2", "page 3"]);
+    let pages: Vec<&str> = pdf.units().map(|(_, t)| t).collect();
+    // The text layer is kept as it is; only the scanned page went through OCR.
+    assert_eq!(
+        pages[0].trim(),
+        "Quarterly credit risk summary for the board"
+    );
+    let cer = adopt_ocr::character_error_rate(&SCAN_LINES.join("\n"), pages[1]);
+    assert!(cer < 0.05, "CER {cer:.3}: {:?}", pages[1]);
+    assert!(
+        !pdf.warnings.iter().any(|w| w.starts_with("page 1: OCR")),
+        "{:?}",
+        pdf.warnings
+    );
+    assert!(
+        pdf.warnings
+            .iter()
+            .any(|w| w.starts_with("page 2: OCR: ") && w.contains("confidence 0.")),
+        "{:?}",
+        pdf.warnings
+    );
+    // The broken image is named with its page and encoding; the rest of the file is kept.
+    assert!(
+        pdf.warnings
+            .iter()
+            .any(|w| w.starts_with("page 3: image 1 (JBIG2Decode, 64x64) not decoded")),
+        "{:?}",
+        pdf.warnings
+    );
+    assert!(pages[2].trim().is_empty());
+
+    let png = by_name(&collected, "case-12.png");
+    assert_eq!(png.format, Format::Image);
+    assert_eq!(png.department.as_deref(), Some("risk"));
+    assert_eq!(png.unit_labels, ["image"]);
+    let cer = adopt_ocr::character_error_rate(&PHOTO_LINES.join("\n"), &png.text);
+    assert!(cer < 0.05, "CER {cer:.3}: {:?}", png.text);
+
+    // ocr = "off": the scan stays empty and the picture is not a document.
+    let run_off = tmp.path().join("run-off");
+    let out = adopt(
+        &run_off,
+        &[
+            "collect",
+            "--ocr",
+            "off",
+            src.parent().unwrap().to_str().unwrap(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 quarantined"));
+    let off = docs(&run_off);
+    assert_eq!(off.len(), 1);
+    assert!(off[0].units().nth(1).unwrap().1.trim().is_empty());
 }

@@ -24,6 +24,8 @@ pub struct CollectOptions {
     pub full: bool,
     /// Files extracted at once; 0 means one per core.
     pub threads: usize,
+    /// When scanned pages and image files are read by OCR.
+    pub ocr: crate::ocr::OcrMode,
 }
 
 /// What a run did, for the summary line and the report.
@@ -42,6 +44,13 @@ pub struct CollectSummary {
     pub documents: usize,
     pub tables: usize,
     pub pages: u64,
+    /// Pages (of all documents) read by OCR, and those of them read with low confidence.
+    pub ocr_pages: u64,
+    pub ocr_low_confidence: u64,
+    /// Documents with scanned pages OCR could not read at all (no models, say); the reason of
+    /// the first, for one line on the terminal.
+    pub ocr_not_run: usize,
+    pub ocr_not_run_reason: Option<String>,
 }
 
 /// A file found under the sources.
@@ -192,6 +201,26 @@ pub fn collect(
     summary.documents = docs.len();
     summary.tables = docs.iter().map(|d| d.tables.len()).sum();
     summary.pages = docs.iter().map(|d| u64::from(d.page_count)).sum();
+    for d in &docs {
+        for w in &d.warnings {
+            if let Some(confidence) = adopt_core::document::ocr_note::parse(w) {
+                summary.ocr_pages += 1;
+                if adopt_core::document::ocr_note::is_low(confidence) {
+                    summary.ocr_low_confidence += 1;
+                }
+            }
+        }
+        if let Some(w) = d
+            .warnings
+            .iter()
+            .find(|w| w.starts_with(crate::ocr::NOT_OCRED))
+        {
+            summary.ocr_not_run += 1;
+            summary
+                .ocr_not_run_reason
+                .get_or_insert_with(|| w[crate::ocr::NOT_OCRED.len()..].to_string());
+        }
+    }
     Ok(summary)
 }
 
@@ -263,6 +292,8 @@ fn process(
         format,
         doc_id: doc_id.clone(),
         tables_dir: tables_dir.to_path_buf(),
+        ocr: opts.ocr,
+        time_budget_secs: extractor.time_budget_secs(),
     };
     let ex = match extractor.extract(&job, &bytes) {
         Ok(ex) => ex,

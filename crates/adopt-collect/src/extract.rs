@@ -6,7 +6,8 @@ use adopt_core::{Format, TableRef};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CollectError, Result};
-use crate::readers::{docx, html, markdown, pdf, sheets, tabular, text};
+use crate::ocr::{self, Deadline, OcrMode, NOT_OCRED};
+use crate::readers::{docx, html, image, markdown, pdf, sheets, tabular, text};
 use crate::table::{render_frame, TableSink};
 
 /// What to extract: a file, the id its outputs are named by, and where tables go.
@@ -16,6 +17,13 @@ pub struct FileJob {
     pub format: Format,
     pub doc_id: String,
     pub tables_dir: PathBuf,
+    /// When scanned pages and image files are read by OCR.
+    #[serde(default)]
+    pub ocr: OcrMode,
+    /// The file's time budget in seconds (0: none): OCR stops before it runs out, so a long
+    /// scan keeps the pages it read.
+    #[serde(default)]
+    pub time_budget_secs: u64,
 }
 
 /// A unit of a document: a page, a sheet, or the whole of a single-unit file.
@@ -59,8 +67,10 @@ pub fn extract_job(job: &FileJob) -> Result<Extracted> {
 pub fn extract_bytes(job: &FileJob, bytes: &[u8]) -> Result<Extracted> {
     let path = job.path.as_path();
     let mut sink = TableSink::new(&job.doc_id, &job.tables_dir, path);
+    let deadline = Deadline::after(job.time_budget_secs);
     let mut ex = match job.format {
-        Format::Pdf => pdf::read(path, bytes, &mut sink)?,
+        Format::Pdf => pdf::read(path, bytes, &mut sink, job.ocr, deadline)?,
+        Format::Image => image_file(path, bytes, job.ocr, deadline)?,
         f if f.is_workbook() => sheets::read(path, &mut sink)?,
         Format::Csv | Format::Tsv => {
             let sep = if job.format == Format::Tsv {
@@ -130,6 +140,52 @@ pub fn extract_bytes(job: &FileJob, bytes: &[u8]) -> Result<Extracted> {
         _ => unreachable!("workbook formats are matched above"),
     };
     ex.tables = sink.into_refs();
+    Ok(ex)
+}
+
+/// An image file: every page read by OCR, one unit each ("image", or "page N" of a TIFF).
+fn image_file(path: &Path, bytes: &[u8], mode: OcrMode, deadline: Deadline) -> Result<Extracted> {
+    if mode == OcrMode::Off {
+        return Err(CollectError::unreadable(
+            path,
+            "an image file, and OCR is off ([collect] ocr = \"off\")",
+        ));
+    }
+    let pages = image::read(bytes).map_err(|e| CollectError::unreadable(path, e))?;
+    let many = pages.len() > 1;
+    let mut ex = Extracted::default();
+    let unavailable = ocr::available().err();
+    let mut out_of_time = Vec::new();
+    for (i, page) in pages.into_iter().enumerate() {
+        let label = if many {
+            format!("page {}", i + 1)
+        } else {
+            "image".to_string()
+        };
+        let mut text = String::new();
+        match page {
+            Err(why) => ex.warnings.push(format!("{label}: not decoded: {why}")),
+            Ok(_) if unavailable.is_some() => {}
+            Ok(_) if deadline.passed() => out_of_time.push(label.clone()),
+            Ok(picture) => match ocr::recognise(&picture) {
+                Ok(read) => {
+                    ex.warnings.push(read.warning(&label));
+                    text = read.text;
+                }
+                Err(why) => ex.warnings.push(format!("{label}: {NOT_OCRED}{why}")),
+            },
+        }
+        ex.units.push(Unit {
+            label,
+            text: text::tidy(&text),
+        });
+    }
+    if let Some(first) = out_of_time.first() {
+        ex.warnings.push(deadline.warning(first, out_of_time.len()));
+    }
+    if let Some(why) = unavailable {
+        ex.warnings.push(format!("{NOT_OCRED}{why}"));
+    }
     Ok(ex)
 }
 

@@ -16,6 +16,11 @@ use crate::extract::{extract_bytes, extract_job, Extracted, FileJob};
 pub trait Extractor: Send + Sync {
     /// `bytes` are the file's contents, already read for hashing; an implementation may reread.
     fn extract(&self, job: &FileJob, bytes: &[u8]) -> Result<Extracted>;
+
+    /// Seconds one file may take (0: no limit); long OCR stops short of it.
+    fn time_budget_secs(&self) -> u64 {
+        0
+    }
 }
 
 /// Time and memory allowed to one file.
@@ -77,6 +82,10 @@ enum WorkerResult {
 }
 
 impl Extractor for SubprocessExtractor {
+    fn time_budget_secs(&self) -> u64 {
+        self.budget.timeout.as_secs()
+    }
+
     fn extract(&self, job: &FileJob, _bytes: &[u8]) -> Result<Extracted> {
         let path = &job.path;
         std::fs::create_dir_all(&self.scratch).map_err(|e| CollectError::io(&self.scratch, e))?;
@@ -282,6 +291,8 @@ mod tests {
             format: Format::Text,
             doc_id: "0123".into(),
             tables_dir: dir.join("tables"),
+            ocr: Default::default(),
+            time_budget_secs: 0,
         }
     }
 

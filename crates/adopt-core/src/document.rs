@@ -27,11 +27,14 @@ pub enum Format {
     Html,
     Text,
     Docx,
+    /// A picture (PNG, JPEG, TIFF incl. multi-page, BMP, WebP, GIF): a scan or a photo of a
+    /// document, read by OCR.
+    Image,
 }
 
 impl Format {
     /// Every format, for help texts and reports.
-    pub const ALL: [Format; 15] = [
+    pub const ALL: [Format; 16] = [
         Format::Pdf,
         Format::Xlsx,
         Format::Xlsm,
@@ -47,6 +50,7 @@ impl Format {
         Format::Html,
         Format::Text,
         Format::Docx,
+        Format::Image,
     ];
 
     /// The format a file name's extension names, if we read it.
@@ -67,6 +71,9 @@ impl Format {
             "html" | "htm" | "xhtml" => Format::Html,
             "txt" | "text" | "log" => Format::Text,
             "docx" => Format::Docx,
+            "png" | "jpg" | "jpeg" | "jpe" | "tif" | "tiff" | "bmp" | "webp" | "gif" => {
+                Format::Image
+            }
             _ => return None,
         })
     }
@@ -88,6 +95,7 @@ impl Format {
             Format::Html => "html",
             Format::Text => "text",
             Format::Docx => "docx",
+            Format::Image => "image",
         }
     }
 
@@ -203,5 +211,62 @@ mod tests {
         };
         let units: Vec<_> = d.units().collect();
         assert_eq!(units, vec![("page 1", "one"), ("page 2", "two")]);
+    }
+}
+
+/// How collect notes an OCRed page in a document's `warnings`, so the report can count OCRed
+/// and low-confidence pages without a schema change: `"{unit}: OCR: {n} characters,
+/// confidence {c:.2}"`, with `" (low: check this page)"` below [`ocr_note::LOW_CONFIDENCE`].
+pub mod ocr_note {
+    /// Pages read with less mean confidence than this are flagged for a human to check.
+    pub const LOW_CONFIDENCE: f32 = 0.8;
+    const PREFIX: &str = "OCR: ";
+
+    /// The warning for unit `label` (e.g. "page 2") on which OCR read `chars` characters
+    /// with mean `confidence` (`None`: nothing read).
+    pub fn warning(label: &str, chars: usize, confidence: Option<f32>) -> String {
+        match confidence {
+            Some(c) if c < LOW_CONFIDENCE => format!(
+                "{label}: {PREFIX}{chars} characters, confidence {c:.2} (low: check this page)"
+            ),
+            Some(c) => format!("{label}: {PREFIX}{chars} characters, confidence {c:.2}"),
+            None => format!("{label}: {PREFIX}no text found in the page image"),
+        }
+    }
+
+    /// From a warning [`warning`] wrote: `Some(confidence)` (itself `None` when the page had
+    /// no text); `None` for any other warning.
+    pub fn parse(warning: &str) -> Option<Option<f32>> {
+        let (_, rest) = warning.split_once(": ")?;
+        let rest = rest.strip_prefix(PREFIX)?;
+        Some(
+            rest.split_once("confidence ")
+                .and_then(|(_, c)| c.split([' ', '(']).next())
+                .and_then(|c| c.parse().ok()),
+        )
+    }
+
+    /// Whether a parsed confidence counts as low (no text read counts as low).
+    pub fn is_low(confidence: Option<f32>) -> bool {
+        confidence.is_none_or(|c| c < LOW_CONFIDENCE)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn warnings_round_trip() {
+            let w = warning("page 3", 4, Some(0.634));
+            assert_eq!(
+                w,
+                "page 3: OCR: 4 characters, confidence 0.63 (low: check this page)"
+            );
+            assert_eq!(parse(&w), Some(Some(0.63)));
+            assert_eq!(parse(&warning("image", 3, Some(0.97))), Some(Some(0.97)));
+            assert_eq!(parse(&warning("page 1", 0, None)), Some(None));
+            assert_eq!(parse("page 1: font F1 has no Unicode mapping"), None);
+            assert!(is_low(Some(0.5)) && is_low(None) && !is_low(Some(0.9)));
+        }
     }
 }

@@ -23,10 +23,14 @@ const MAX_RULINGS: usize = 50_000;
 
 /// An affine matrix `[a b c d e f]`, row-vector convention as in the PDF spec.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Matrix([f64; 6]);
+pub(crate) struct Matrix(pub(crate) [f64; 6]);
 
 impl Matrix {
     pub(crate) const IDENTITY: Matrix = Matrix([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+
+    pub(crate) fn coefficients(&self) -> [f64; 6] {
+        self.0
+    }
 
     /// `self` then `other`.
     fn then(&self, other: &Matrix) -> Matrix {
@@ -42,7 +46,7 @@ impl Matrix {
         ])
     }
 
-    fn apply(&self, x: f64, y: f64) -> (f64, f64) {
+    pub(crate) fn apply(&self, x: f64, y: f64) -> (f64, f64) {
         let [a, b, c, d, e, f] = self.0;
         (x * a + y * c + e, x * b + y * d + f)
     }
@@ -120,7 +124,21 @@ pub(crate) struct PageContent {
     pub warnings: Vec<String>,
     pub width: f64,
     pub height: f64,
+    /// Image XObjects drawn, with the matrix that maps their unit square to display space.
+    pub images: Vec<ImageUse>,
+    /// Inline images (`BI ... EI`), counted only.
+    pub inline_images: usize,
 }
+
+/// One image XObject drawn on the page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ImageUse {
+    pub id: ObjectId,
+    pub ctm: Matrix,
+}
+
+/// Most image draws recorded on one page (a page tiled from thousands of strips is cut here).
+const MAX_IMAGES: usize = 4096;
 
 impl PageContent {
     pub(crate) fn glyph_text(&self, g: &Glyph) -> &str {
@@ -475,6 +493,7 @@ impl<'a, 'c> Interpreter<'a, 'c> {
                     }
                 }
             }
+            b"BI" => self.out.inline_images += 1,
             b"Do" => {
                 if let Some(Operand::Name(name)) = ops.last() {
                     self.do_xobject(res, name);
@@ -685,10 +704,20 @@ impl<'a, 'c> Interpreter<'a, 'c> {
         let Some((id, Object::Stream(stream))) = res.lookup(doc, b"XObject", name) else {
             return;
         };
-        if resolve::name(doc, &stream.dict, b"Subtype") != Some(b"Form") {
-            return;
+        match resolve::name(doc, &stream.dict, b"Subtype") {
+            Some(b"Form") => self.run_form(id, stream, res, None),
+            Some(b"Image") => {
+                if let Some(id) = id {
+                    if self.out.images.len() < MAX_IMAGES {
+                        self.out.images.push(ImageUse {
+                            id,
+                            ctm: self.gs.ctm,
+                        });
+                    }
+                }
+            }
+            _ => {}
         }
-        self.run_form(id, stream, res, None);
     }
 
     /// Draws the normal appearance streams of form fields and free-text annotations, whose text

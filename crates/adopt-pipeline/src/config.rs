@@ -41,6 +41,11 @@ pub struct CollectSettings {
     /// Files read at once; 0 means one per core.
     #[serde(default)]
     pub jobs: usize,
+    /// When OCR reads scanned PDF pages and image files: "auto" (image files, and PDF pages
+    /// without a usable text layer that carry images), "off", or "force" (also pages whose images
+    /// cover half the page or more, replacing their text layer).
+    #[serde(default)]
+    pub ocr: adopt_collect::OcrMode,
 }
 
 fn default_timeout() -> u64 {

@@ -385,6 +385,7 @@ mod tests {
             department: None,
             full: false,
             threads: 1,
+            ocr: Default::default(),
         };
         adopt_collect::collect(run, &opts, &InProcessExtractor, &NoopReporter).unwrap();
     }

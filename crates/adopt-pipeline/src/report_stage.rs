@@ -53,6 +53,10 @@ pub fn report_run_dir(
             byte_size: d.byte_size,
             n_chars: d.text.chars().count() as u64,
             warnings: d.warnings.len() as u32,
+            ocr_pages: ocr_notes(d).count() as u32,
+            ocr_low_confidence: ocr_notes(d)
+                .filter(|c| adopt_core::document::ocr_note::is_low(*c))
+                .count() as u32,
         })
         .collect();
     let quarantine = inputs
@@ -70,4 +74,11 @@ pub fn report_run_dir(
     let readiness = adopt_report::build(&inputs);
     adopt_report::write_report(run_dir.root(), &readiness)?;
     Ok(readiness)
+}
+
+/// The OCR confidences collect noted in a document's warnings, one per OCRed page.
+fn ocr_notes(d: &adopt_core::Document) -> impl Iterator<Item = Option<f32>> + '_ {
+    d.warnings
+        .iter()
+        .filter_map(|w| adopt_core::document::ocr_note::parse(w))
 }

@@ -104,15 +104,31 @@ pub fn run(
             department: c.department.clone(),
             full: false,
             threads: c.jobs,
+            ocr: c.ocr,
         };
         let summary = adopt_collect::collect(run_dir, &opts, extractor, reporter)?;
         outcome.stages.push(StageOutcome {
             stage: "collect",
             status: StageStatus::Ran,
-            summary: format!(
-                "{} files: {} read, {} unchanged, {} quarantined, {} removed; {} documents, {} tables",
-                summary.found, summary.read, summary.unchanged, summary.quarantined, summary.removed, summary.documents, summary.tables
-            ),
+            summary: {
+                let mut line = format!(
+                    "{} files: {} read, {} unchanged, {} quarantined, {} removed; {} documents, {} tables",
+                    summary.found, summary.read, summary.unchanged, summary.quarantined, summary.removed, summary.documents, summary.tables
+                );
+                if summary.ocr_pages > 0 {
+                    line.push_str(&format!(
+                        "; {} pages OCRed ({} low confidence)",
+                        summary.ocr_pages, summary.ocr_low_confidence
+                    ));
+                }
+                if let Some(why) = &summary.ocr_not_run_reason {
+                    line.push_str(&format!(
+                        "; scanned pages of {} documents unread: {why}",
+                        summary.ocr_not_run
+                    ));
+                }
+                line
+            },
         });
         outcome.collect = Some(summary);
     }

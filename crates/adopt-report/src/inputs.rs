@@ -90,6 +90,9 @@ pub struct DocSummary {
     pub n_chars: u64,
     /// Number of reader warnings.
     pub warnings: u32,
+    /// Pages (or images) read by OCR, and those of them read with low confidence.
+    pub ocr_pages: u32,
+    pub ocr_low_confidence: u32,
 }
 
 /// A file `adopt collect` could not read (one line of `quarantine.jsonl`).

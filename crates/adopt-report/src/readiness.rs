@@ -623,6 +623,11 @@ fn parsing_section(inventory: Option<&Inventory>, clean: Option<&CleanSummary>) 
         ),
         figure("Pages without text", "无文字的页", count(empty_pages)),
         figure("Scanned PDFs", "扫描版 PDF", count(scanned.len() as u64)),
+        figure(
+            "Pages read by OCR",
+            "OCR 识别的页",
+            count(docs.iter().map(|d| u64::from(d.ocr_pages)).sum()),
+        ),
         figure("Tables found", "识别的表格", count(tables)),
         figure(
             "Quarantined files",
@@ -650,12 +655,51 @@ fn parsing_section(inventory: Option<&Inventory>, clean: Option<&CleanSummary>) 
         s.raise(Verdict::NeedsAttention);
         s.actions.push(Action::with_command(
             format!(
-                "{} no text layer: run OCR on {} before building the knowledge base.",
+                "{} no text, even after OCR: install the OCR models if collect said they are missing (then collect again with --full), or check whether {} pictures without text.",
                 plural(scanned.len() as u64, "scanned PDF has", "scanned PDFs have"),
-                if scanned.len() == 1 { "it" } else { "them" }
+                if scanned.len() == 1 { "it is" } else { "they are" }
             ),
-            "ocrmypdf -l chi_sim+eng --skip-text <in.pdf> <out.pdf>",
+            "adopt models fetch ocr",
         ));
+    }
+    let ocr_pages: u64 = docs.iter().map(|d| u64::from(d.ocr_pages)).sum();
+    if ocr_pages > 0 {
+        let mut by_dept: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for d in docs.iter().filter(|d| d.ocr_pages > 0) {
+            let e = by_dept
+                .entry(
+                    d.department
+                        .clone()
+                        .unwrap_or_else(|| "(no department)".into()),
+                )
+                .or_default();
+            e.0 += u64::from(d.ocr_pages);
+            e.1 += u64::from(d.ocr_low_confidence);
+        }
+        let low: u64 = by_dept.values().map(|v| v.1).sum();
+        s.notes.push(format!(
+            "OCR read {} ({} with low confidence): {}.",
+            plural(
+                ocr_pages,
+                "scanned page or image",
+                "scanned pages or images"
+            ),
+            count(low),
+            by_dept
+                .iter()
+                .map(|(k, (n, l))| format!("{k} {} ({} low)", count(*n), count(*l)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        if low > 0 {
+            s.raise(Verdict::NeedsAttention);
+            s.actions.push(Action::new(format!(
+                "{} read by OCR with low confidence: check {} against the originals (their documents' warnings name them) before answers rely on {}.",
+                plural(low, "page was", "pages were"),
+                if low == 1 { "it" } else { "them" },
+                if low == 1 { "it" } else { "them" },
+            )));
+        }
     }
     if !partial.is_empty() {
         s.raise(Verdict::NeedsAttention);

@@ -45,6 +45,12 @@ pub struct CollectArgs {
     #[arg(long, value_name = "MIB", default_value_t = 4096)]
     file_memory: u64,
 
+    /// When OCR reads scanned PDF pages and image files: `auto` (image files, and PDF pages
+    /// without a usable text layer that carry images), `off`, or `force` (also pages whose images
+    /// cover half the page or more, their text layer replaced). OCR needs `adopt models fetch ocr`.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "off", "force"])]
+    ocr: String,
+
     /// Read files inside this process: faster to start, but a hostile file can hang or
     /// exhaust it. For trusted inputs and debugging.
     #[arg(long)]
@@ -72,6 +78,7 @@ pub fn run(cli: &Cli, args: &CollectArgs) -> anyhow::Result<ExitCode> {
         department: args.department.clone(),
         full: args.full,
         threads: args.jobs,
+        ocr: adopt_collect::OcrMode::parse(&args.ocr).expect("clap checked the value"),
     };
     let budget = Budget {
         timeout: Duration::from_secs(args.file_timeout.max(1)),
@@ -113,6 +120,20 @@ pub fn run(cli: &Cli, args: &CollectArgs) -> anyhow::Result<ExitCode> {
         summary.pages,
         summary.tables
     )?;
+    if summary.ocr_pages > 0 {
+        writeln!(
+            out,
+            "OCR read {} pages ({} with low confidence: see each document's warnings)",
+            summary.ocr_pages, summary.ocr_low_confidence
+        )?;
+    }
+    if let Some(why) = &summary.ocr_not_run_reason {
+        // One line, never a failure: the scanned pages stay without text.
+        eprintln!(
+            "warning: {} documents have scanned pages left unread: {why}",
+            summary.ocr_not_run
+        );
+    }
     if summary.quarantined > 0 {
         let kinds: Vec<String> = summary
             .quarantined_by_kind

@@ -128,6 +128,22 @@ fn fetch_missing_models(cli: &Cli, pipeline: &adopt_pipeline::Pipeline) {
             }
         }
     }
+    // OCR models (16 MB) whenever collect may meet scans: a first run reads its scanned
+    // pages instead of reporting them empty.
+    let wants_ocr = pipeline
+        .collect
+        .as_ref()
+        .is_some_and(|c| c.ocr != adopt_collect::OcrMode::Off);
+    if wants_ocr && adopt_ocr::models::check(&adopt_ocr::models::model_dir(&cache), false).is_err()
+    {
+        if let Err(err) = super::models::fetch_ocr(cli.quiet, &cache, python, false) {
+            warn(format!(
+                "could not fetch the OCR models ({}); scanned pages and image files will have                  no text. Install them later with `{}`.",
+                one_line(&err),
+                adopt_ocr::models::FETCH_COMMAND
+            ));
+        }
+    }
     let Some(trial) = &pipeline.trial else {
         return;
     };

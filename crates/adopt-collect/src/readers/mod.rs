@@ -3,6 +3,7 @@
 
 pub mod docx;
 pub mod html;
+pub mod image;
 pub mod markdown;
 pub mod pdf;
 pub mod sheets;

@@ -21,6 +21,7 @@ pub fn doc(path: &str, dept: Option<&str>, format: &str, pages: u32, empty: u32)
         byte_size: 40_000 * u64::from(pages.max(1)),
         n_chars: 1_800 * u64::from(pages - empty),
         warnings: 0,
+        ..DocSummary::default()
     }
 }
 

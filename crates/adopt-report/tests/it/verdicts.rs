@@ -99,13 +99,13 @@ fn scanned_pdfs_need_ocr() {
     assert_eq!(p.verdict, Verdict::NeedsAttention);
     assert_eq!(
         p.actions[0].text,
-        "12 scanned PDFs have no text layer: run OCR on them before building the knowledge base."
+        "12 scanned PDFs have no text, even after OCR: install the OCR models if collect said they are missing (then collect again with --full), or check whether they are pictures without text."
     );
     assert!(p.actions[0]
         .command
         .as_deref()
         .unwrap()
-        .contains("ocrmypdf"));
+        .contains("adopt models fetch ocr"));
     assert!(
         p.summary.starts_with("17% of 58 pages have text"),
         "{}",
