@@ -333,7 +333,7 @@ fn full_run_needs_attention_for_scans_and_quarantine() {
     let p = section(&r, "parsing");
     let texts: Vec<&str> = p.actions.iter().map(|a| a.text.as_str()).collect();
     assert!(
-        texts[0].starts_with("12 scanned PDFs have no text layer"),
+        texts[0].starts_with("12 scanned PDFs have no text, even after OCR"),
         "{texts:?}"
     );
     assert!(

@@ -54,7 +54,7 @@ fn writes_three_files_atomically() {
     assert_eq!(json, r);
     let md = std::fs::read_to_string(report.join("readiness.md")).unwrap();
     assert!(md.contains("## Parse fidelity 解析质量"));
-    assert!(md.contains("12 scanned PDFs have no text layer"));
+    assert!(md.contains("12 scanned PDFs have no text, even after OCR"));
     // Writing again replaces the files.
     write_report(dir.path(), &r).unwrap();
 }
