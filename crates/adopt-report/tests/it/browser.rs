@@ -155,7 +155,7 @@ fn report_renders_in_headless_chromium() {
     ] {
         assert!(dom.contains(badge), "{badge} missing");
     }
-    assert!(dom.contains("12 scanned PDFs have no text layer"));
+    assert!(dom.contains("12 scanned PDFs have no text, even after OCR"));
     // Inventory (2), parsing (1), cleaning (3), labelling (2), retrieval (1), trial (2).
     assert!(dom.matches("<svg").count() >= 10, "charts missing");
     assert!(dom.contains("<circle"), "scatter plot missing");
