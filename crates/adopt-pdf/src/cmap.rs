@@ -1,8 +1,10 @@
-//! CMaps: embedded ToUnicode / encoding CMap programs and the predefined CMaps we can decode
-//! without Adobe's CMap resource files.
+//! CMaps: embedded ToUnicode / encoding CMap programs, and the predefined CMaps: Adobe's legacy
+//! byte CMaps from `cid_collection.rs`, Unicode ones decoded directly, and the rarer legacy ones
+//! we do not ship decoded through `encoding_rs`.
 
 use std::collections::HashMap;
 
+use crate::cid_collection::ByteCMap;
 use crate::encoding::glyph_name_to_unicode;
 use crate::lexer::{Lexer, Operand};
 
@@ -256,11 +258,15 @@ fn find_range<T>(ranges: &[T], code: u32, bounds: impl Fn(&T) -> (u32, u32)) -> 
     })
 }
 
-/// Predefined CMaps we decode directly: Unicode-based ones (`Uni*-UCS2-H`, `Uni*-UTF16-H`, ...)
-/// and legacy multi-byte encodings through `encoding_rs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Predefined CMaps: Adobe's byte CMaps we ship (codes -> collection CIDs -> Unicode), Unicode
+/// ones decoded directly (`Uni*-UCS2-H`, `Uni*-UTF16-H`, ...), and other legacy multi-byte
+/// encodings through `encoding_rs`.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Predefined {
     Identity,
+    /// A shipped byte CMap (GBK-EUC-H, 90ms-RKSJ-V, ...), with the `encoding_rs` encoding of
+    /// the same bytes for codes whose CID has no Unicode in the collection.
+    Cid(&'static ByteCMap, Option<&'static encoding_rs::Encoding>),
     Ucs2,
     Utf16,
     Utf8,
@@ -284,6 +290,18 @@ impl Predefined {
     pub(crate) fn from_name(name: &str) -> Option<(Predefined, bool)> {
         let vertical = name.ends_with("-V");
         let base = name.trim_end_matches("-H").trim_end_matches("-V");
+        let legacy = Self::from_base(base);
+        if let Some(cmap) = ByteCMap::named(name) {
+            let fallback = match legacy {
+                Some(Predefined::Legacy(enc, _)) => Some(enc),
+                _ => None,
+            };
+            return Some((Predefined::Cid(cmap, fallback), vertical || cmap.vertical));
+        }
+        legacy.map(|p| (p, vertical))
+    }
+
+    fn from_base(base: &str) -> Option<Predefined> {
         let p = if base == "Identity" {
             Predefined::Identity
         } else if base.starts_with("Uni") && base.ends_with("UCS2") {
@@ -309,12 +327,13 @@ impl Predefined {
         } else {
             return None;
         };
-        Some((p, vertical))
+        Some(p)
     }
 
     /// Splits the next code off `bytes`: (code, length).
     pub(crate) fn next_code(self, bytes: &[u8]) -> (u32, usize) {
         let want = match self {
+            Predefined::Cid(cmap, _) => return cmap.next_code(bytes),
             Predefined::Identity | Predefined::Ucs2 => 2,
             Predefined::Utf32 => 4,
             Predefined::Utf16 => match bytes {
@@ -343,6 +362,20 @@ impl Predefined {
     pub(crate) fn write_unicode(self, code_bytes: &[u8], out: &mut String) -> bool {
         match self {
             Predefined::Identity => false,
+            Predefined::Cid(cmap, fallback) => {
+                let code = code_value(code_bytes);
+                let from_cid = cmap
+                    .text_cid(code, code_bytes.len())
+                    .is_some_and(|cid| cmap.collection.write_unicode(cid, out));
+                from_cid
+                    || fallback.is_some_and(|enc| {
+                        let (s, had_errors) = enc.decode_without_bom_handling(code_bytes);
+                        !had_errors && {
+                            out.push_str(&s);
+                            true
+                        }
+                    })
+            }
             Predefined::Ucs2 | Predefined::Utf16 => {
                 let s = String::from_utf16_lossy(&utf16_units(code_bytes));
                 out.push_str(&s);

@@ -4,10 +4,12 @@
 //! Unicode comes from, in order: the ToUnicode CMap, then for simple fonts the /Encoding (base
 //! encoding + /Differences glyph names, or a Type 1 / CFF program's built-in encoding, or a
 //! symbolic TrueType program's own cmap), and for composite fonts a predefined Unicode or legacy
-//! CJK CMap, else the embedded program's glyphs (`program.rs`).
+//! CJK CMap, else the CID's text in its Adobe collection (Adobe-GB1, -Japan1, ...; named by the
+//! CIDSystemInfo or a CID-keyed CFF program) and the embedded program's glyphs (`program.rs`).
 
 use lopdf::{Dictionary, Document, Object};
 
+use crate::cid_collection::{ByteCMap, Collection};
 use crate::cmap::{self, CMap, Predefined};
 use crate::encoding::{glyph_name_to_unicode, type1_builtin_encoding, BaseEncoding};
 use crate::program::{self, CidText};
@@ -29,21 +31,33 @@ enum FontKind {
         default_width: f64,
         /// Text per CID from the embedded font program, when there is no ToUnicode.
         program_text: Option<CidText>,
+        /// The Adobe collection the CIDs belong to, when there is no ToUnicode.
+        collection: Option<Collection>,
+        /// A TrueType CIDFont: its own cmap is a better guide than a claimed collection.
+        program_first: bool,
     },
 }
 
 #[derive(Debug)]
 enum CompositeEncoding {
     Predefined(Predefined),
-    Embedded(CMap),
+    /// An embedded CMap, with the shipped predefined CMap it `usecmap`s for codes it leaves out.
+    Embedded(Box<CMap>, Option<&'static ByteCMap>),
 }
 
 impl CompositeEncoding {
-    /// The CID of a code, for Identity and embedded CMaps (others map codes to characters).
-    fn cid(&self, code: u32) -> u32 {
+    /// The CID of a code, for Identity, embedded and shipped byte CMaps (`None` for the
+    /// Unicode and `encoding_rs` ones, which map codes to characters).
+    fn cid(&self, code: u32, len: usize) -> Option<u32> {
         match self {
-            CompositeEncoding::Embedded(cmap) => cmap.cid(code).unwrap_or(code),
-            CompositeEncoding::Predefined(_) => code,
+            CompositeEncoding::Embedded(cmap, parent) => Some(
+                cmap.cid(code)
+                    .or_else(|| parent.and_then(|p| p.cid(code, len)))
+                    .unwrap_or(code),
+            ),
+            CompositeEncoding::Predefined(Predefined::Identity) => Some(code),
+            CompositeEncoding::Predefined(Predefined::Cid(cmap, _)) => cmap.cid(code, len),
+            CompositeEncoding::Predefined(_) => None,
         }
     }
 }
@@ -60,7 +74,35 @@ pub(crate) struct Font {
     pub size_scale: f64,
     /// True when no source of Unicode was found: the caller warns once per font.
     pub lacks_unicode: bool,
+    /// A CIDSystemInfo `Registry-Ordering` we have no table for, named in that warning.
+    pub unknown_collection: Option<String>,
     pub name: String,
+}
+
+/// The Adobe collection of a CIDFont's CIDs: its CIDSystemInfo's, or, where that says Identity
+/// (or is missing), the ROS of its CID-keyed CFF program. The second value names a Registry and
+/// Ordering we have no table for (not Identity), for the caller's warning.
+fn cid_collection(doc: &Document, cid_font: &Dictionary) -> (Option<Collection>, Option<String>) {
+    let text = |d: &Dictionary, key: &[u8]| match resolve::get(doc, d, key) {
+        Some(Object::String(s, _)) => String::from_utf8_lossy(s).into_owned(),
+        Some(Object::Name(n)) => String::from_utf8_lossy(n).into_owned(),
+        _ => String::new(),
+    };
+    let declared = resolve::dict(doc, cid_font, b"CIDSystemInfo")
+        .map(|d| (text(d, b"Registry"), text(d, b"Ordering")));
+    let is_identity = |o: &str| o.is_empty() || o == "Identity";
+    let from_program = || program::cff_system_info(doc, cid_font).filter(|(_, o)| !is_identity(o));
+    let (registry, ordering) = match declared {
+        Some((r, o)) if !is_identity(&o) => (r, o),
+        _ => match from_program() {
+            Some(ro) => ro,
+            None => return (None, None),
+        },
+    };
+    match Collection::from_system_info(&registry, &ordering) {
+        Some(c) => (Some(c), None),
+        None => (None, Some(format!("{registry}-{ordering}"))),
+    }
 }
 
 /// Advance widths (per 1000 em) of the ASCII range for the standard fonts, used when a simple font
@@ -258,6 +300,7 @@ impl Font {
             width_scale,
             size_scale,
             lacks_unicode,
+            unknown_collection: None,
             name,
         }
     }
@@ -294,7 +337,13 @@ impl Font {
                     _ if cmap.codespace.is_empty() && !cmap.has_cid_map() => {
                         CompositeEncoding::Predefined(Predefined::Identity)
                     }
-                    _ => CompositeEncoding::Embedded(cmap),
+                    _ => {
+                        let shipped = match parent {
+                            Some((Predefined::Cid(p, _), _)) => Some(p),
+                            _ => None,
+                        };
+                        CompositeEncoding::Embedded(Box::new(cmap), shipped)
+                    }
                 }
             }
             _ => CompositeEncoding::Predefined(Predefined::Identity),
@@ -340,25 +389,44 @@ impl Font {
 
         let by_cid = matches!(
             encoding,
-            CompositeEncoding::Predefined(Predefined::Identity) | CompositeEncoding::Embedded(_)
+            CompositeEncoding::Predefined(Predefined::Identity) | CompositeEncoding::Embedded(..)
         );
         let program_text = match descendant {
             Some(d) if to_unicode.is_none() && by_cid => CidText::load(doc, d),
             _ => None,
         };
-        let lacks_unicode = to_unicode.is_none() && by_cid && program_text.is_none();
+        let mut unknown_collection = None;
+        let collection = match descendant {
+            Some(d) if to_unicode.is_none() && by_cid => {
+                let (collection, unknown) = cid_collection(doc, d);
+                unknown_collection = unknown;
+                // An embedded CMap over a shipped one uses that one's CIDs.
+                collection.or(match &encoding {
+                    CompositeEncoding::Embedded(_, Some(p)) => Some(p.collection),
+                    _ => None,
+                })
+            }
+            _ => None,
+        };
+        let program_first =
+            descendant.and_then(|d| resolve::name(doc, d, b"Subtype")) == Some(b"CIDFontType2");
+        let lacks_unicode =
+            to_unicode.is_none() && by_cid && program_text.is_none() && collection.is_none();
         Font {
             kind: FontKind::Composite {
                 encoding,
                 widths,
                 default_width,
                 program_text,
+                collection,
+                program_first,
             },
             to_unicode,
             vertical,
             width_scale: 0.001,
             size_scale: 1.0,
             lacks_unicode,
+            unknown_collection,
             name,
         }
     }
@@ -369,7 +437,7 @@ impl Font {
             FontKind::Simple { .. } => (u32::from(bytes[0]), 1),
             FontKind::Composite { encoding, .. } => match encoding {
                 CompositeEncoding::Predefined(p) => p.next_code(bytes),
-                CompositeEncoding::Embedded(cmap) => cmap::next_code(&cmap.codespace, bytes),
+                CompositeEncoding::Embedded(cmap, _) => cmap::next_code(&cmap.codespace, bytes),
             },
         }
     }
@@ -385,10 +453,10 @@ impl Font {
                 ..
             } => {
                 let cid = match encoding {
-                    CompositeEncoding::Predefined(Predefined::Identity)
-                    | CompositeEncoding::Embedded(_) => Some(encoding.cid(code)),
-                    // Unicode and legacy CMaps need Adobe's CID tables, which we do not ship:
-                    // assume half-width single-byte / Latin codes and full-width others.
+                    CompositeEncoding::Predefined(Predefined::Identity | Predefined::Cid(..))
+                    | CompositeEncoding::Embedded(..) => encoding.cid(code, code_len),
+                    // Unicode CMaps and the legacy ones we do not ship map codes to characters,
+                    // not CIDs: assume half-width single-byte / Latin codes and full-width others.
                     // Without /W every CID has the default width anyway.
                     CompositeEncoding::Predefined(_) if widths.is_empty() => None,
                     CompositeEncoding::Predefined(p) => {
@@ -432,20 +500,31 @@ impl Font {
             FontKind::Composite {
                 encoding,
                 program_text,
+                collection,
+                program_first,
                 ..
             } => match encoding {
                 CompositeEncoding::Predefined(Predefined::Identity)
-                | CompositeEncoding::Embedded(_) => {
-                    match program_text
-                        .as_ref()
-                        .and_then(|p| p.get(encoding.cid(code)))
-                    {
-                        Some(t) => {
-                            out.push_str(t);
-                            true
-                        }
-                        None => false,
-                    }
+                | CompositeEncoding::Embedded(..) => {
+                    let Some(cid) = encoding.cid(code, code_bytes.len()) else {
+                        return false;
+                    };
+                    let from_program =
+                        |out: &mut String| match program_text.as_ref().and_then(|p| p.get(cid)) {
+                            Some(t) => {
+                                out.push_str(t);
+                                true
+                            }
+                            None => false,
+                        };
+                    let from_collection =
+                        |out: &mut String| collection.is_some_and(|c| c.write_unicode(cid, out));
+                    let sources: [&dyn Fn(&mut String) -> bool; 2] = if *program_first {
+                        [&from_program, &from_collection]
+                    } else {
+                        [&from_collection, &from_program]
+                    };
+                    sources.iter().any(|source| source(out))
                 }
                 CompositeEncoding::Predefined(p) => p.write_unicode(code_bytes, out),
             },

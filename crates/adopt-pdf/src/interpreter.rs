@@ -610,10 +610,17 @@ impl<'a, 'c> Interpreter<'a, 'c> {
                 let known = font.write_text(code, code_bytes, &mut self.scratch);
                 if !known && font.lacks_unicode && !self.warned_fonts.contains(&font.name) {
                     self.warned_fonts.push(font.name.clone());
-                    self.out.warnings.push(format!(
-                        "font {:?} has no Unicode mapping; its text is left out",
-                        font.name
-                    ));
+                    self.out.warnings.push(match &font.unknown_collection {
+                        Some(c) => format!(
+                            "font {:?} has no Unicode mapping (no ToUnicode, and character \
+                             collection {c:?} is not one we know); its text is left out",
+                            font.name
+                        ),
+                        None => format!(
+                            "font {:?} has no Unicode mapping; its text is left out",
+                            font.name
+                        ),
+                    });
                 }
                 if known && !self.scratch.is_empty() {
                     let (origin, end, dir, up) = if font.vertical {

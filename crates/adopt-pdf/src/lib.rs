@@ -5,6 +5,7 @@
 //! Broken input never panics: a bad page becomes a page warning and the rest still comes out.
 
 mod cff;
+mod cid_collection;
 mod cmap;
 mod encoding;
 mod font;

@@ -25,6 +25,18 @@ enum CidToGid {
     Charset(HashMap<u16, u16>),
 }
 
+/// The Registry and Ordering a CID-keyed CFF program declares (its ROS operator): they name the
+/// collection its CIDs belong to even where the PDF's CIDSystemInfo says Identity.
+pub(crate) fn cff_system_info(doc: &Document, cid_font: &Dictionary) -> Option<(String, String)> {
+    let desc = resolve::dict(doc, cid_font, b"FontDescriptor")?;
+    let (bytes, kind) = program(doc, desc)?;
+    let glyphs = match kind {
+        Program::Sfnt => Sfnt::parse(&bytes)?.cff().and_then(cff::parse)?,
+        Program::Cff => cff::parse(&bytes)?,
+    };
+    glyphs.ros
+}
+
 /// The text of each CID of a composite font, from its embedded program.
 #[derive(Debug)]
 pub(crate) struct CidText {
@@ -65,8 +77,8 @@ impl CidText {
             Program::Cff => {
                 let g = cff::parse(&bytes)?;
                 if g.ros.is_some() {
-                    // CID-keyed glyphs have no names: their text would need the ordering's
-                    // CID table (Adobe-GB1, ...), which we do not carry.
+                    // CID-keyed glyphs have no names: their text comes from the ordering's
+                    // CID table (cid_collection.rs), see `cff_system_info`.
                     return None;
                 }
                 names_by_gid(&g.names)
@@ -336,6 +348,61 @@ mod tests {
             b"BT /F1 12 Tf 72 720 Td <02BC0009> Tj ET",
         );
         assert_eq!(lines(&bytes).0, vec!["评分"]);
+    }
+
+    #[test]
+    fn cid_keyed_cff_names_its_adobe_collection() {
+        // A bare CID-keyed CFF whose ROS says Adobe-Japan1 while the PDF says Adobe-Identity:
+        // its CIDs are Japan1 CIDs (1125 is 亜 by H's `<3021> <307e> 1125`, JIS 3021 = 亜).
+        let cff = crate::cff::build(&[], &[1125, 1126], Some(("Adobe", "Japan1")), &[]);
+        let program = Stream::new(dictionary! { "Subtype" => "CIDFontType0C" }, cff);
+        let bytes = pdf(
+            |doc| {
+                type0(
+                    doc,
+                    "Identity-H",
+                    "CIDFontType0",
+                    "FontFile3",
+                    program,
+                    None,
+                )
+            },
+            b"BT /F1 12 Tf 72 720 Td <04650466> Tj ET",
+        );
+        let (lines, warnings) = lines(&bytes);
+        assert_eq!(lines, vec!["亜唖"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn embedded_cmap_over_a_shipped_one_falls_back_to_it() {
+        // The embedded CMap maps one code itself (<41> to CID 941, 阿 by GB-EUC-H's
+        // `<b0a1> <b0fe> 940`) and leaves GBK's codes to GBK-EUC-H.
+        let cmap = b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap
+/GBK-EUC-H usecmap
+/CMapName /Custom def /CMapType 1 def
+2 begincodespacerange <00> <80> <8140> <FEFE> endcodespacerange
+1 begincidchar <41> 941 endcidchar
+endcmap CMapName currentdict /CMap defineresource pop end end";
+        let bytes = pdf(
+            |doc| {
+                let mut font = type0(
+                    doc,
+                    "Identity-H",
+                    "CIDFontType0",
+                    "FontFile3",
+                    Stream::new(dictionary! {}, b"not a font".to_vec()),
+                    None,
+                );
+                let encoding = doc.add_object(Stream::new(dictionary! {}, cmap.to_vec()));
+                font.set("Encoding", encoding);
+                font
+            },
+            b"BT /F1 12 Tf 72 720 Td <D6D041> Tj ET",
+        );
+        let (lines, warnings) = lines(&bytes);
+        assert_eq!(lines, vec!["中阿"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

@@ -346,3 +346,145 @@ fn handmade_type0_identity_h_cjk() {
         doc.pages[0].warnings
     );
 }
+
+/// A one-page PDF whose font /F1 is a Type0 font over a CIDFont with the given CIDSystemInfo
+/// ordering and /Encoding, no ToUnicode and no embedded program: its text can only come from
+/// the Adobe collection's CIDs. `content` draws with it.
+fn collection_font_pdf(ordering: &str, encoding: &str, content: &[u8]) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let descriptor = doc.add_object(dictionary! {
+        "Type" => "FontDescriptor", "FontName" => "STSong-Light", "Flags" => 4,
+        "FontBBox" => vec![0.into(), 0.into(), 1000.into(), 1000.into()],
+        "ItalicAngle" => 0, "Ascent" => 880, "Descent" => -120, "CapHeight" => 880,
+        "StemV" => 80,
+    });
+    let cid_font = doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "CIDFontType0",
+        "BaseFont" => "STSong-Light",
+        "CIDSystemInfo" => dictionary! {
+            "Registry" => Object::string_literal("Adobe"),
+            "Ordering" => Object::string_literal(ordering),
+            "Supplement" => 4,
+        },
+        "FontDescriptor" => descriptor,
+        "DW" => 1000,
+    });
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "Type0",
+        "BaseFont" => "STSong-Light",
+        "Encoding" => encoding,
+        "DescendantFonts" => vec![cid_font.into()],
+    });
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content.to_vec()));
+    let pages_id = doc.new_object_id();
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => pages_id,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Contents" => content_id,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages",
+            "Kids" => vec![page_id.into()],
+            "Count" => 1,
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("write PDF");
+    out
+}
+
+/// A text object showing `bytes` as one hex string at (x, y).
+fn show_hex(x: u32, y: u32, bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    format!("BT /F1 12 Tf {x} {y} Td <{hex}> Tj ET\n")
+}
+
+fn page_lines(pdf: &[u8]) -> (Vec<String>, Vec<String>) {
+    let doc = extract(pdf).expect("extract");
+    let page = &doc.pages[0];
+    let lines = page
+        .text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (lines, page.warnings.clone())
+}
+
+/// Adobe-GB1 CIDs under Identity-H, no ToUnicode, nothing embedded. The CIDs come from GB-EUC-H's
+/// ranges `<d6a1> <d6fe> 4512`, `<cea1> <cefe> 3760`, `<b0a1> <b0fe> 940`
+/// applied to the GB 2312 codes of the characters (中 D6D0 -> 4559, 文 CEC4 -> 3795,
+/// 啊 B0A1 -> 940, 阿 B0A2 -> 941), not from the CID -> Unicode table the reader uses.
+#[test]
+fn adobe_gb1_identity_h_without_to_unicode() {
+    let cids: [u16; 4] = [4559, 3795, 940, 941];
+    let bytes: Vec<u8> = cids.iter().flat_map(|c| c.to_be_bytes()).collect();
+    let pdf = collection_font_pdf("GB1", "Identity-H", show_hex(72, 720, &bytes).as_bytes());
+    let (lines, warnings) = page_lines(&pdf);
+    assert_eq!(lines, vec!["中文啊阿"]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// GBK-EUC-H: GBK bytes (written by encoding_rs) -> Adobe-GB1 CIDs -> Unicode, with single-byte
+/// ASCII between the double-byte characters.
+#[test]
+fn gbk_euc_h_bytes_through_adobe_gb1() {
+    let (gbk, _, _) = encoding_rs::GBK.encode("中文 PDF 测试");
+    let pdf = collection_font_pdf("GB1", "GBK-EUC-H", show_hex(72, 720, &gbk).as_bytes());
+    let (lines, warnings) = page_lines(&pdf);
+    assert_eq!(lines, vec!["中文 PDF 测试"]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// -V CMaps: columns read top to bottom, right to left; vertical glyph forms (GBK-EUC-V's own
+/// CID for 。, B5pc-V's ︵ for （) read as the characters the -H CMap gives.
+#[test]
+fn vertical_cmaps_read_columns_right_to_left_with_horizontal_text() {
+    let (first, _, _) = encoding_rs::GBK.encode("中文。");
+    let (second, _, _) = encoding_rs::GBK.encode("测试");
+    let content = show_hex(300, 720, &first) + &show_hex(280, 720, &second);
+    let pdf = collection_font_pdf("GB1", "GBK-EUC-V", content.as_bytes());
+    let (lines, warnings) = page_lines(&pdf);
+    assert_eq!(lines, vec!["中文。", "测试"]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let (big5, _, _) = encoding_rs::BIG5.encode("（一）");
+    let pdf = collection_font_pdf("CNS1", "B5pc-V", show_hex(300, 720, &big5).as_bytes());
+    assert_eq!(page_lines(&pdf).0, vec!["（一）"]);
+}
+
+/// Adobe-Japan1 with 90ms-RKSJ-H: Shift_JIS bytes (written by encoding_rs) -> CIDs -> Unicode.
+#[test]
+fn adobe_japan1_90ms_rksj_h() {
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("日本語のテキスト");
+    let pdf = collection_font_pdf("Japan1", "90ms-RKSJ-H", show_hex(72, 720, &sjis).as_bytes());
+    let (lines, warnings) = page_lines(&pdf);
+    assert_eq!(lines, vec!["日本語のテキスト"]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// An ordering we have no table for leaves the text out with one warning naming the font and
+/// the collection; a Registry other than Adobe is no better.
+#[test]
+fn unknown_ordering_warns_with_the_font_name() {
+    let content = show_hex(72, 720, &[0x11, 0xCF, 0x0E, 0xD3]);
+    for ordering in ["Klingon1", ""] {
+        let pdf = collection_font_pdf(ordering, "Identity-H", content.as_bytes());
+        let (lines, warnings) = page_lines(&pdf);
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("STSong-Light"), "{warnings:?}");
+        if !ordering.is_empty() {
+            assert!(warnings[0].contains("Adobe-Klingon1"), "{warnings:?}");
+        }
+    }
+}
