@@ -536,3 +536,42 @@ impl Font {
         code == 32 && code_len == 1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lopdf::{dictionary, Document, Object};
+
+    use super::Font;
+
+    /// A shipped byte CMap turns codes into CIDs, so /W applies: 90ms-RKSJ-H maps 0x41 to CID
+    /// 264 (`<20> <7d> 231`) and 0x889F to 1125 (`<889f> <88fc> 1125`).
+    #[test]
+    fn byte_cmap_codes_take_their_cid_widths() {
+        let mut doc = Document::with_version("1.5");
+        let cid_font = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "CIDFontType0", "BaseFont" => "HeiseiMin-W3",
+            "CIDSystemInfo" => dictionary! {
+                "Registry" => Object::string_literal("Adobe"),
+                "Ordering" => Object::string_literal("Japan1"),
+                "Supplement" => 2,
+            },
+            "DW" => 1000,
+            "W" => vec![264.into(), vec![610.into()].into(), 1125.into(), 1125.into(), 900.into()],
+        });
+        let font = dictionary! {
+            "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "HeiseiMin-W3",
+            "Encoding" => "90ms-RKSJ-H", "DescendantFonts" => vec![cid_font.into()],
+        };
+        let font = Font::load(&doc, &font);
+        assert_eq!(font.next_code(&[0x88, 0x9F, 0x41]), (0x889F, 2));
+        assert!((font.width(0x41, 1) - 0.61).abs() < 1e-9);
+        assert!((font.width(0x889F, 2) - 0.9).abs() < 1e-9);
+        assert!(
+            (font.width(0x42, 1) - 1.0).abs() < 1e-9,
+            "DW for CIDs /W leaves out"
+        );
+        let mut text = String::new();
+        assert!(font.write_text(0x889F, &[0x88, 0x9F], &mut text));
+        assert_eq!(text, "亜");
+    }
+}
