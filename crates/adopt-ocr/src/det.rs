@@ -193,10 +193,16 @@ fn box_score(prob: &[f32], w: usize, h: usize, quad: &[Point; 4]) -> f32 {
 /// RapidOCR's `sorted_boxes`: by top-left corner, top to bottom, then left to right among
 /// boxes whose tops are within 10 pixels.
 pub(crate) fn sort_boxes(boxes: &mut [[Point; 4]]) {
-    boxes.sort_by(|a, b| a[0][1].total_cmp(&b[0][1]).then(a[0][0].total_cmp(&b[0][0])));
+    boxes.sort_by(|a, b| {
+        a[0][1]
+            .total_cmp(&b[0][1])
+            .then(a[0][0].total_cmp(&b[0][0]))
+    });
     for i in 0..boxes.len().saturating_sub(1) {
         for j in (0..=i).rev() {
-            if (boxes[j + 1][0][1] - boxes[j][0][1]).abs() < 10.0 && boxes[j + 1][0][0] < boxes[j][0][0] {
+            if (boxes[j + 1][0][1] - boxes[j][0][1]).abs() < 10.0
+                && boxes[j + 1][0][0] < boxes[j][0][0]
+            {
                 boxes.swap(j, j + 1);
             } else {
                 break;

@@ -82,7 +82,8 @@ pub fn convex_hull(mut points: Vec<Point>) -> Vec<Point> {
             Box::new(points.iter().rev())
         };
         for &p in iter {
-            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
             {
                 hull.pop();
             }
@@ -106,7 +107,12 @@ pub fn min_area_rect(points: Vec<Point>) -> Option<RotatedRect> {
                 lo = [lo[0].min(p[0]), lo[1].min(p[1])];
                 hi = [hi[0].max(p[0]), hi[1].max(p[1])];
             }
-            [[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]]
+            [
+                [lo[0], lo[1]],
+                [hi[0], lo[1]],
+                [hi[0], hi[1]],
+                [lo[0], hi[1]],
+            ]
         }
         n => {
             let mut best: Option<(f32, [Point; 4])> = None;
@@ -115,7 +121,8 @@ pub fn min_area_rect(points: Vec<Point>) -> Option<RotatedRect> {
                 let b = hull[(i + 1) % n];
                 let e = unit([b[0] - a[0], b[1] - a[1]]);
                 let normal = [-e[1], e[0]];
-                let (mut min_u, mut max_u, mut min_v, mut max_v) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+                let (mut min_u, mut max_u, mut min_v, mut max_v) =
+                    (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
                 for p in &hull {
                     let d = [p[0] - a[0], p[1] - a[1]];
                     let u = d[0] * e[0] + d[1] * e[1];
@@ -128,11 +135,19 @@ pub fn min_area_rect(points: Vec<Point>) -> Option<RotatedRect> {
                 let area = (max_u - min_u) * (max_v - min_v);
                 if best.as_ref().is_none_or(|(best_area, _)| area < *best_area) {
                     let at = |u: f32, v: f32| {
-                        [a[0] + u * e[0] + v * normal[0], a[1] + u * e[1] + v * normal[1]]
+                        [
+                            a[0] + u * e[0] + v * normal[0],
+                            a[1] + u * e[1] + v * normal[1],
+                        ]
                     };
                     best = Some((
                         area,
-                        [at(min_u, min_v), at(max_u, min_v), at(max_u, max_v), at(min_u, max_v)],
+                        [
+                            at(min_u, min_v),
+                            at(max_u, min_v),
+                            at(max_u, max_v),
+                            at(min_u, max_v),
+                        ],
                     ));
                 }
             }
@@ -143,7 +158,11 @@ pub fn min_area_rect(points: Vec<Point>) -> Option<RotatedRect> {
     let corners = mini_box_order(rect);
     // Side lengths follow the corner order: width along top-left -> top-right.
     let top = dist(corners[0], corners[1]);
-    let (width, height) = if (top - w).abs() <= (top - h).abs() { (w, h) } else { (h, w) };
+    let (width, height) = if (top - w).abs() <= (top - h).abs() {
+        (w, h)
+    } else {
+        (h, w)
+    };
     Some(RotatedRect {
         corners,
         width,
@@ -163,8 +182,16 @@ pub fn dist(a: Point, b: Point) -> f32 {
 /// rightmost the upper is top-right.
 fn mini_box_order(mut pts: [Point; 4]) -> [Point; 4] {
     pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
-    let (tl, bl) = if pts[1][1] > pts[0][1] { (pts[0], pts[1]) } else { (pts[1], pts[0]) };
-    let (tr, br) = if pts[3][1] > pts[2][1] { (pts[2], pts[3]) } else { (pts[3], pts[2]) };
+    let (tl, bl) = if pts[1][1] > pts[0][1] {
+        (pts[0], pts[1])
+    } else {
+        (pts[1], pts[0])
+    };
+    let (tr, br) = if pts[3][1] > pts[2][1] {
+        (pts[2], pts[3])
+    } else {
+        (pts[3], pts[2])
+    };
     [tl, tr, br, bl]
 }
 
@@ -203,10 +230,19 @@ mod tests {
             }
         }
         let r = min_area_rect(pts).unwrap();
-        assert!((r.width - 40.0).abs() < 1e-3 && (r.height - 10.0).abs() < 1e-3, "{r:?}");
+        assert!(
+            (r.width - 40.0).abs() < 1e-3 && (r.height - 10.0).abs() < 1e-3,
+            "{r:?}"
+        );
         let c = r.corners;
-        assert!((c[0][0] - 10.0).abs() < 1e-3 && (c[0][1] - 20.0).abs() < 1e-3, "{c:?}");
-        assert!((c[2][0] - 50.0).abs() < 1e-3 && (c[2][1] - 30.0).abs() < 1e-3, "{c:?}");
+        assert!(
+            (c[0][0] - 10.0).abs() < 1e-3 && (c[0][1] - 20.0).abs() < 1e-3,
+            "{c:?}"
+        );
+        assert!(
+            (c[2][0] - 50.0).abs() < 1e-3 && (c[2][1] - 30.0).abs() < 1e-3,
+            "{c:?}"
+        );
         let g = r.grown(2.0);
         assert!((g.corners[0][0] - 8.0).abs() < 1e-3 && (g.corners[0][1] - 18.0).abs() < 1e-3);
         assert!((g.width - 44.0).abs() < 1e-3);

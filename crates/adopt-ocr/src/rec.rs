@@ -59,7 +59,10 @@ impl CharacterTable {
                 .iter()
                 .copied()
                 .enumerate()
-                .fold((0, f32::MIN), |acc, (i, p)| if p > acc.1 { (i, p) } else { acc });
+                .fold(
+                    (0, f32::MIN),
+                    |acc, (i, p)| if p > acc.1 { (i, p) } else { acc },
+                );
             if best != previous && best != 0 {
                 if let Some(c) = self.chars.get(best) {
                     text.push_str(c);
@@ -96,7 +99,10 @@ mod tests {
             .collect();
         let (text, conf) = table.decode(&probs, 5);
         assert_eq!(text, "aa c");
-        assert!((conf - (0.9 + 0.7 + 0.6 + 0.5) / 4.0).abs() < 1e-6, "{conf}");
+        assert!(
+            (conf - (0.9 + 0.7 + 0.6 + 0.5) / 4.0).abs() < 1e-6,
+            "{conf}"
+        );
         assert_eq!(table.decode(&one_hot(0, 0.9), 5), (String::new(), 0.0));
     }
 

@@ -73,9 +73,7 @@ pub fn wrap_text(font: &FontVec, text: &str, px: f32, max_width: f32) -> Vec<Str
     for c in text.chars() {
         let joins = c.is_ascii_alphanumeric() || c.is_ascii_punctuation();
         match pieces.last_mut() {
-            Some(last) if joins && !last.ends_with(' ') && last.chars().all(|p| p.is_ascii()) => {
-                last.push(c)
-            }
+            Some(last) if joins && !last.ends_with(' ') && last.is_ascii() => last.push(c),
             Some(last) if c == ' ' => last.push(c),
             _ => pieces.push(c.to_string()),
         }

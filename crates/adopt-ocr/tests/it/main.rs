@@ -2,6 +2,8 @@
 //! against the drawn text. Skips (with a printed line) where the font, the models or ONNX
 //! Runtime are absent.
 
+#![allow(clippy::print_stdout)]
+
 use adopt_ocr::render::{self, TextRun};
 use adopt_ocr::{character_error_rate, OcrEngine, OcrSettings};
 
@@ -39,7 +41,10 @@ fn rendered_chinese_and_english_lines_are_read_in_order() {
     assert!(cer < 0.03, "CER {cer:.3}: {text:?}");
     let lines: Vec<&str> = result.lines().map(|l| l.text.as_str()).collect();
     assert_eq!(lines.len(), 4, "{lines:?}");
-    assert!(lines[0].starts_with("数据") && lines[3].starts_with("Invoice"), "{lines:?}");
+    assert!(
+        lines[0].starts_with("数据") && lines[3].starts_with("Invoice"),
+        "{lines:?}"
+    );
     let confidence = result.confidence().unwrap();
     assert!(confidence > 0.8, "{confidence}");
 }
@@ -59,22 +64,49 @@ fn two_columns_are_read_one_after_the_other() {
     }];
     for (i, (l, r)) in left.iter().zip(right).enumerate() {
         let y = 140.0 + i as f32 * 48.0;
-        runs.push(TextRun { text: l.to_string(), x: 40.0, y, px: 30.0 });
-        runs.push(TextRun { text: r.to_string(), x: 480.0, y, px: 30.0 });
+        runs.push(TextRun {
+            text: l.to_string(),
+            x: 40.0,
+            y,
+            px: 30.0,
+        });
+        runs.push(TextRun {
+            text: r.to_string(),
+            x: 480.0,
+            y,
+            px: 30.0,
+        });
     }
     let page = render::render(&font, 900, 340, &runs);
     let text = engine.recognise(&page).unwrap().text();
-    let expected = format!("年度工作报告\n\n{}\n\n{}", left.join("\n"), right.join("\n"));
+    let expected = format!(
+        "年度工作报告\n\n{}\n\n{}",
+        left.join("\n"),
+        right.join("\n")
+    );
     let cer = character_error_rate(&expected, &text);
     assert!(cer < 0.05, "CER {cer:.3}: {text:?}");
     // Positions in the text without white space: a space OCR drops or adds between two words
     // is a CER matter, not a reading-order one.
     let squashed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let order: Vec<usize> = ["年度", "左栏第一", "左栏第三", "Rightcolumnone", "Rightcolumnthree"]
-        .iter()
-        .map(|s| squashed.find(s).unwrap_or_else(|| panic!("{s} not in {text:?}")))
-        .collect();
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "reading order {order:?} in {text:?}");
+    let order: Vec<usize> = [
+        "年度",
+        "左栏第一",
+        "左栏第三",
+        "Rightcolumnone",
+        "Rightcolumnthree",
+    ]
+    .iter()
+    .map(|s| {
+        squashed
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} not in {text:?}"))
+    })
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "reading order {order:?} in {text:?}"
+    );
 }
 
 #[test]
