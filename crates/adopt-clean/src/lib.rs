@@ -11,7 +11,6 @@ mod pipeline;
 pub mod quality;
 pub mod report;
 pub mod script;
-pub mod stage;
 pub mod tables;
 
 use std::collections::BTreeMap;
@@ -27,7 +26,6 @@ pub use pii::{CustomPii, PiiConfig, PiiDetector, PiiKind, PiiMode};
 pub use pipeline::{run, Cleaner};
 pub use quality::QualityConfig;
 pub use report::{CleanReport, DropAlert, GroupStats, OperatorStats, PiiSummary};
-pub use stage::{clean_run_dir, StageError, StageReport};
 pub use tables::{ColumnProfile, TableProfile};
 
 /// Errors of `adopt clean`.

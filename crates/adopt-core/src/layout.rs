@@ -1,5 +1,8 @@
 //! The run directory: every stage reads its inputs from, and writes its outputs to, one folder.
 //!
+//! This type is the one place that layout is written down: stages, the report and the CLI ask it
+//! for paths instead of joining names of their own.
+//!
 //! ```text
 //! adopt-run/
 //!   documents.parquet     collect: one row per document
@@ -7,7 +10,12 @@
 //!   tables/               collect: one Parquet file per table
 //!   quarantine.jsonl      collect: files that could not be read, with the reason
 //!   collect-state.json    collect: content hashes for incremental re-runs
-//!   clean/                clean: cleaned documents, tables and the data-quality report
+//!   clean/                clean: cleaned documents and tables, report.json / report.md
+//!   label/                label: labels, annotation tasks, QA pairs, summary.json
+//!   kb/                   kb: index/, manifest.json, backend.json, build.json, eval.json
+//!   trial/                trial: items.jsonl, results, summary.json
+//!   report/               report: index.html, readiness.md, readiness.json
+//!   run-state.json        adopt run: each finished stage's fingerprint
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -53,9 +61,94 @@ impl RunDir {
         self.root.join("clean")
     }
 
+    /// `clean/report.json`: the data-quality report, written last by clean.
+    pub fn clean_report(&self) -> PathBuf {
+        self.clean_dir().join("report.json")
+    }
+
+    /// The documents file the stages after clean work on, with its tables index: clean's output
+    /// when it exists, else collect's; `None` when neither stage has run.
+    pub fn stage_input(&self) -> Option<(PathBuf, PathBuf)> {
+        let clean = self.clean_dir();
+        if clean.join("documents.parquet").exists() {
+            Some((
+                clean.join("documents.parquet"),
+                clean.join("tables.parquet"),
+            ))
+        } else if self.documents().exists() {
+            Some((self.documents(), self.tables_index()))
+        } else {
+            None
+        }
+    }
+
+    pub fn label_dir(&self) -> PathBuf {
+        self.root.join("label")
+    }
+
+    /// `label/summary.json`: what the report reads of the label stage.
+    pub fn label_summary(&self) -> PathBuf {
+        self.label_dir().join("summary.json")
+    }
+
+    pub fn kb_dir(&self) -> PathBuf {
+        self.root.join("kb")
+    }
+
+    /// `kb/eval.json`: retrieval quality, what the report reads of the kb stage.
+    pub fn kb_eval(&self) -> PathBuf {
+        self.kb_dir().join("eval.json")
+    }
+
+    pub fn trial_dir(&self) -> PathBuf {
+        self.root.join("trial")
+    }
+
+    /// `trial/summary.json`: what the report reads of the trial.
+    pub fn trial_summary(&self) -> PathBuf {
+        self.trial_dir().join("summary.json")
+    }
+
+    /// `report/`: the readiness report.
+    pub fn report_dir(&self) -> PathBuf {
+        self.root.join("report")
+    }
+
+    /// `run-state.json`: the fingerprint of every stage `adopt run` finished.
+    pub fn run_state(&self) -> PathBuf {
+        self.root.join("run-state.json")
+    }
+
     /// Scratch space for a stage's in-progress outputs; renamed into place when complete.
     pub fn staging(&self, stage: &str) -> PathBuf {
         self.root.join(format!(".staging-{stage}"))
+    }
+
+    /// An empty [`RunDir::staging`] folder for `stage` (what a killed run left there is gone).
+    pub fn fresh_staging(&self, stage: &str) -> std::io::Result<PathBuf> {
+        let staging = self.staging(stage);
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)?;
+        Ok(staging)
+    }
+
+    /// Commits `stage`'s staging folder as `target`: the old outputs are moved aside, the new
+    /// ones renamed in, then the old dropped, so a kill at any moment leaves either the old
+    /// outputs or the new ones in `target`, never a mix. On error, the path that failed.
+    pub fn commit_staging(
+        &self,
+        stage: &str,
+        target: &Path,
+    ) -> Result<(), (PathBuf, std::io::Error)> {
+        let staging = self.staging(stage);
+        let old = self.root.join(format!(".{stage}-old"));
+        let _ = std::fs::remove_dir_all(&old);
+        if target.exists() {
+            std::fs::rename(target, &old).map_err(|e| (target.to_path_buf(), e))?;
+        }
+        std::fs::rename(&staging, target).map_err(|e| (target.to_path_buf(), e))?;
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
     }
 }
 

@@ -119,7 +119,7 @@ impl KbPaths {
 
     /// `<run>/kb`.
     pub fn in_run(run: &RunDir) -> Self {
-        KbPaths::new(run.root().join("kb"))
+        KbPaths::new(run.kb_dir())
     }
 
     pub fn root(&self) -> &Path {

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use adopt_core::layout::write_atomic;
-use adopt_core::{EmbedError, Embedder, Reporter, RunDir};
+use adopt_core::{EmbedError, Embedder, Reporter};
 use serde::{Deserialize, Serialize};
 
 pub use agreement::{
@@ -451,11 +451,6 @@ fn finish(
         qa,
         report,
     })
-}
-
-/// `label/` inside a run directory.
-pub fn label_dir(run: &RunDir) -> PathBuf {
-    run.root().join("label")
 }
 
 /// Writes everything but the Parquet table into `dir` (each file atomically) and returns the

@@ -4,10 +4,9 @@ use std::path::{Path, PathBuf};
 
 use adopt_clean::CleanConfig;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// The stages a pipeline file may configure, in the order they run.
-pub const STAGES: &[&str] = &["collect", "clean", "label", "kb", "trial", "report"];
+use crate::stages::REGISTRY;
 
 /// Top-level keys that are not stages.
 #[derive(Debug, Default, Deserialize)]
@@ -22,89 +21,77 @@ struct TopLevel {
     run_dir: Option<PathBuf>,
 }
 
-/// `[collect]`: where documents come from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct CollectSettings {
-    /// Files and folders to read, relative to the pipeline file. In a folder, the first level
-    /// of subfolders names the department.
-    pub sources: Vec<PathBuf>,
-    /// Department of every file, instead of the folder names.
-    #[serde(default)]
-    pub department: Option<String>,
-    /// Seconds one file may take before it is quarantined.
-    #[serde(default = "default_timeout")]
-    pub file_timeout: u64,
-    /// Memory one file may use, in MiB, before it is quarantined.
-    #[serde(default = "default_memory")]
-    pub file_memory: u64,
-    /// Files read at once; 0 means one per core.
-    #[serde(default)]
-    pub jobs: usize,
-    /// When OCR reads scanned PDF pages and image files: "auto" (image files, and PDF pages
-    /// without a usable text layer that carry images), "off", or "force" (also pages whose images
-    /// cover half the page or more, replacing their text layer).
-    #[serde(default)]
-    pub ocr: adopt_collect::OcrMode,
-}
-
-fn default_timeout() -> u64 {
-    120
-}
-
-fn default_memory() -> u64 {
-    4096
-}
-
 /// A validated pipeline, with paths resolved against the file's folder.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     pub file: PathBuf,
     pub name: String,
     pub run_dir: Option<PathBuf>,
-    pub collect: Option<CollectSettings>,
+    pub collect: Option<crate::CollectSettings>,
     pub clean: Option<CleanConfig>,
-    pub label: Option<LabelSettings>,
+    pub label: Option<crate::LabelSettings>,
     pub kb: Option<crate::KbStageSettings>,
     pub trial: Option<adopt_trial::TrialConfig>,
     pub report: Option<crate::ReportSettings>,
-}
-
-/// `[label]`: the label stage's settings plus where human annotations come back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct LabelSettings {
-    /// Annotation export (Label Studio JSON or CSV `annotator,id,label`) to import, relative to
-    /// the pipeline file.
-    #[serde(default)]
-    pub annotations: Option<PathBuf>,
-    #[serde(flatten)]
-    pub config: adopt_label::LabelConfig,
+    /// The stages the file configures, in the order they run.
+    configured: Vec<&'static str>,
 }
 
 impl Pipeline {
     /// The stages this file runs, in order.
     pub fn stages(&self) -> Vec<&'static str> {
-        let mut s = Vec::new();
-        if self.collect.is_some() {
-            s.push("collect");
+        self.configured.clone()
+    }
+}
+
+/// One stage's table of a pipeline file, as a stage's `load` sees it.
+pub struct Section<'t> {
+    name: &'static str,
+    /// The file's text with every other table's lines blanked, so spans are lines of the file.
+    text: String,
+    /// Line of the table's first header, for problems that have no span of their own.
+    line: Option<usize>,
+    path: &'t Path,
+    /// The pipeline file's folder: relative paths in settings are relative to it.
+    pub base: &'t Path,
+    diags: &'t mut Vec<Diagnostic>,
+}
+
+impl Section<'_> {
+    /// The table's lines (the rest blanked).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The table deserialized; `None`, with the problem reported at its line, when it does not
+    /// fit `T` (or the table is absent).
+    pub fn parse<T: DeserializeOwned>(&mut self) -> Option<T> {
+        #[derive(Deserialize)]
+        struct Probe<T> {
+            inner: Option<T>,
         }
-        if self.clean.is_some() {
-            s.push("clean");
+        // One probe type for every section: rename the section's headers to `inner`.
+        let renamed = rename_section(&self.text, self.name);
+        match toml::from_str::<Probe<T>>(&renamed) {
+            Ok(p) => p.inner,
+            Err(e) => {
+                self.diags.push(Diagnostic {
+                    file: self.path.to_path_buf(),
+                    line: e.span().map(|s| line_of(&renamed, s.start)),
+                    message: format!("[{}] {}", self.name, e.message().trim()),
+                });
+                None
+            }
         }
-        if self.label.is_some() {
-            s.push("label");
-        }
-        if self.kb.is_some() {
-            s.push("kb");
-        }
-        if self.trial.is_some() {
-            s.push("trial");
-        }
-        if self.report.is_some() {
-            s.push("report");
-        }
-        s
+    }
+
+    /// A problem with the table as a whole, reported at its header as `[name] message`.
+    pub fn error(&mut self, message: String) {
+        self.diags.push(Diagnostic {
+            file: self.path.to_path_buf(),
+            line: self.line,
+            message: format!("[{}] {message}", self.name),
+        });
     }
 }
 
@@ -184,10 +171,14 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
     let mut reported = std::collections::HashSet::new();
     for (i, owner) in owners.iter().enumerate() {
         if let Some(o) = owner.as_deref() {
-            if !STAGES.contains(&o) && !TOP_KEYS.contains(&o) && reported.insert(o.to_string()) {
+            if !REGISTRY.iter().any(|e| e.name == o)
+                && !TOP_KEYS.contains(&o)
+                && reported.insert(o.to_string())
+            {
                 let expected: Vec<String> = TOP_KEYS
                     .iter()
-                    .chain(STAGES)
+                    .copied()
+                    .chain(crate::stages::names())
                     .map(|k| format!("`{k}`"))
                     .collect();
                 diags.push(diag(
@@ -210,155 +201,46 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
         }
     };
 
-    fn section<T: DeserializeOwned>(
-        name: &str,
-        text: &str,
-        diags: &mut Vec<Diagnostic>,
-        path: &Path,
-    ) -> Option<T> {
-        #[derive(Deserialize)]
-        struct Probe<T> {
-            inner: Option<T>,
-        }
-        // One probe type for every section: rename the section's headers to `inner`.
-        let renamed = rename_section(text, name);
-        match toml::from_str::<Probe<T>>(&renamed) {
-            Ok(p) => p.inner,
-            Err(e) => {
-                diags.push(Diagnostic {
-                    file: path.to_path_buf(),
-                    line: e.span().map(|s| line_of(&renamed, s.start)),
-                    message: format!("[{name}] {}", e.message().trim()),
-                });
-                None
-            }
-        }
-    }
-
     let base = path.parent().unwrap_or(Path::new("."));
-    let collect_text = only(&|o| o == Some("collect"));
-    let mut collect: Option<CollectSettings> = section("collect", &collect_text, &mut diags, path);
-    if let Some(c) = &mut collect {
-        let line = header_line(text, "collect");
-        if c.sources.is_empty() {
-            diags.push(diag(
-                line,
-                "[collect] sources: name at least one file or folder".into(),
-            ));
-        }
-        for s in &mut c.sources {
-            let resolved = if s.is_absolute() {
-                s.clone()
-            } else {
-                lexical_join(base, s)
-            };
-            if !resolved.exists() {
-                diags.push(diag(
-                    line,
-                    format!("[collect] sources: {} does not exist", resolved.display()),
-                ));
-            }
-            *s = resolved;
-        }
-    }
-    let clean_text = only(&|o| o == Some("clean"));
-    let clean: Option<CleanConfig> = section("clean", &clean_text, &mut diags, path);
-    if let Some(c) = &clean {
-        if let Err(adopt_clean::CleanError::InvalidConfig(errors)) = c.validate() {
-            let line = header_line(text, "clean");
-            diags.extend(
-                errors
-                    .into_iter()
-                    .map(|e| diag(line, format!("[clean] {e}"))),
-            );
-        }
-    }
-    let label_text = only(&|o| o == Some("label"));
-    let mut label: Option<LabelSettings> = section("label", &label_text, &mut diags, path);
-    if let Some(l) = &mut label {
-        let line = header_line(text, "label");
-        if let Err(adopt_label::LabelError::InvalidConfig(errors)) = l.config.validate() {
-            diags.extend(
-                errors
-                    .into_iter()
-                    .map(|e| diag(line, format!("[label] {e}"))),
-            );
-        }
-        if let Some(a) = &mut l.annotations {
-            let resolved = if a.is_absolute() {
-                a.clone()
-            } else {
-                base.join(&*a)
-            };
-            if !resolved.exists() {
-                diags.push(diag(
-                    line,
-                    format!("[label] annotations: {} does not exist", resolved.display()),
-                ));
-            }
-            *a = resolved;
-        }
-    }
-    let kb_text = only(&|o| o == Some("kb"));
-    let mut kb: Option<crate::KbStageSettings> = section("kb", &kb_text, &mut diags, path);
-    if let Some(k) = &mut kb {
-        let line = header_line(text, "kb");
-        diags.extend(
-            k.validate()
-                .into_iter()
-                .map(|e| diag(line, format!("[kb] {e}"))),
-        );
-        k.resolve_paths(base);
-        if let Some(q) = &k.eval_queries {
-            if !q.is_file() {
-                diags.push(diag(
-                    line,
-                    format!("[kb] eval-queries: {} does not exist", q.display()),
-                ));
-            }
-        }
-    }
-    let trial_text = only(&|o| o == Some("trial"));
-    let checked: Option<adopt_trial::TrialConfig> = section("trial", &trial_text, &mut diags, path);
-    let trial = match checked {
-        Some(_) => match adopt_trial::TrialConfig::from_toml_str(&trial_text, base.to_path_buf()) {
-            Ok(config) => {
-                if let Err(adopt_trial::TrialError::InvalidConfig(errors)) =
-                    adopt_trial::TrialPlan::new(&config).map(|_| ())
-                {
-                    let line = header_line(text, "trial");
-                    diags.extend(
-                        errors
-                            .into_iter()
-                            .map(|e| diag(line, format!("[trial] {e}"))),
-                    );
-                }
-                Some(config)
-            }
-            Err(e) => {
-                diags.push(diag(header_line(text, "trial"), format!("[trial] {e}")));
-                None
-            }
-        },
-        None => None,
+    let mut pipeline = Pipeline {
+        file: path.to_path_buf(),
+        name: top.name.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "pipeline".into())
+        }),
+        run_dir: top.run_dir,
+        collect: None,
+        clean: None,
+        label: None,
+        kb: None,
+        trial: None,
+        report: None,
+        configured: Vec::new(),
     };
-    let report_text = only(&|o| o == Some("report"));
-    let report: Option<crate::ReportSettings> = section("report", &report_text, &mut diags, path);
-    if collect.is_none()
-        && clean.is_none()
-        && label.is_none()
-        && kb.is_none()
-        && trial.is_none()
-        && report.is_none()
-        && diags.is_empty()
-    {
+    for entry in REGISTRY {
+        let mut section = Section {
+            name: entry.name,
+            text: only(&|o| o == Some(entry.name)),
+            line: header_line(text, entry.name),
+            path,
+            base,
+            diags: &mut diags,
+        };
+        if section.line.is_none() {
+            continue;
+        }
+        (entry.load)(&mut section, &mut pipeline);
+        pipeline.configured.push(entry.name);
+    }
+    if pipeline.configured.is_empty() && diags.is_empty() {
         diags.push(diag(
             None,
             format!(
                 "no stage configured; add at least one of {}",
-                STAGES
+                REGISTRY
                     .iter()
-                    .map(|s| format!("[{s}]"))
+                    .map(|s| format!("[{}]", s.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -368,21 +250,7 @@ pub fn load_str(path: &Path, text: &str) -> Result<Pipeline, Diagnostics> {
         diags.sort_by_key(|d| d.line.unwrap_or(0));
         return Err(Diagnostics(diags));
     }
-    Ok(Pipeline {
-        file: path.to_path_buf(),
-        name: top.name.unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "pipeline".into())
-        }),
-        run_dir: top.run_dir,
-        collect,
-        clean,
-        label,
-        kb,
-        trial,
-        report,
-    })
+    Ok(pipeline)
 }
 
 /// `base/rel` with `.` and `..` resolved without touching the file system, so that documents

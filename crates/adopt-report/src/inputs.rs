@@ -9,24 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use adopt_core::RunDir;
 use serde::{Deserialize, Serialize};
 
 use crate::{ReportError, Result};
-
-/// Where the stages leave the summaries [`ReadinessInputs::load`] reads, relative to the run
-/// directory. Stages that do not exist yet should write these files.
-pub mod paths {
-    /// `adopt collect`: one JSON object per line, [`super::QuarantineItem`].
-    pub const QUARANTINE: &str = "quarantine.jsonl";
-    /// `adopt clean`: [`super::CleanSummary`].
-    pub const CLEAN: &str = "clean/report.json";
-    /// `adopt label`: [`super::LabelSummary`].
-    pub const LABEL: &str = "label/summary.json";
-    /// `adopt kb eval`: [`super::KbSummary`].
-    pub const KB: &str = "kb/eval.json";
-    /// `adopt trial`: [`super::TrialSummary`].
-    pub const TRIAL: &str = "trial/summary.json";
-}
 
 /// Everything the readiness report is built from. `None` means the stage has not run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -389,12 +375,16 @@ pub struct TrialCandidate {
 }
 
 impl ReadinessInputs {
-    /// Reads the stage summaries that exist under `run_dir` (see [`paths`]): a missing file is
+    /// Reads the stage summaries that exist under `run_dir` (where [`RunDir`] puts them: the
+    /// quarantine list, `clean/report.json`, `label/summary.json`, `kb/eval.json`,
+    /// `trial/summary.json`; stages that do not exist yet should write theirs there too). A
+    /// missing file is
     /// a stage that has not run; a file that does not parse is an error naming it. The
     /// inventory's per-document rows need `documents.parquet` and are left to the caller, but
     /// the quarantine list is read here so an inventory exists even when every file failed.
     pub fn load(run_dir: &Path) -> Result<ReadinessInputs> {
-        let quarantine = read_quarantine(&run_dir.join(paths::QUARANTINE))?;
+        let run = RunDir::new(run_dir);
+        let quarantine = read_quarantine(&run.quarantine())?;
         Ok(ReadinessInputs {
             run: RunInfo {
                 run_dir: Some(run_dir.display().to_string()),
@@ -404,10 +394,10 @@ impl ReadinessInputs {
                 documents: Vec::new(),
                 quarantine,
             }),
-            clean: read_json(&run_dir.join(paths::CLEAN))?,
-            label: read_json(&run_dir.join(paths::LABEL))?,
-            kb: read_json(&run_dir.join(paths::KB))?,
-            trial: read_json(&run_dir.join(paths::TRIAL))?,
+            clean: read_json(&run.clean_report())?,
+            label: read_json(&run.label_summary())?,
+            kb: read_json(&run.kb_eval())?,
+            trial: read_json(&run.trial_summary())?,
         })
     }
 }

@@ -35,9 +35,6 @@ pub use readiness::{
     Section, ValueScale, Verdict,
 };
 
-/// Folder of the report inside the run directory.
-pub const REPORT_DIR: &str = "report";
-
 /// Failures reading stage summaries or writing the report.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -72,7 +69,7 @@ pub fn render_json(r: &Readiness) -> String {
 /// `run_dir`. Each file is written to a temporary name and renamed, so a reader never sees
 /// half a report.
 pub fn write_report(run_dir: &Path, readiness: &Readiness) -> Result<()> {
-    let dir = run_dir.join(REPORT_DIR);
+    let dir = adopt_core::RunDir::new(run_dir).report_dir();
     for (name, body) in [
         ("index.html", render_html(readiness)),
         ("readiness.md", render_markdown(readiness)),

@@ -34,7 +34,7 @@ pub fn run(cli: &Cli, args: &CleanArgs) -> anyhow::Result<ExitCode> {
     };
     let run_dir = cli.run_dir(None);
     let reporter = TerminalReporter::new(cli.quiet);
-    let report = adopt_clean::clean_run_dir(&run_dir, &config, &reporter)?;
+    let report = adopt_pipeline::clean_run_dir(&run_dir, &config, &reporter)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;

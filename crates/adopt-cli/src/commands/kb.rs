@@ -260,7 +260,7 @@ fn build(cli: &Cli, args: &BuildArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{}", adopt_pipeline::runner::kb_summary(&report))?;
+    writeln!(out, "{}", adopt_pipeline::stages::kb::kb_line(&report))?;
     if let Some(r) = &report.build.full_rebuild {
         writeln!(out, "  full rebuild: {r}")?;
     }
@@ -340,7 +340,7 @@ fn parse_filter(conditions: &[String]) -> anyhow::Result<ChunkFilter> {
 
 /// The mode of a search that names none: hybrid, or sparse for a keyword-only knowledge base.
 pub(crate) fn default_mode(has_embedder: bool) -> SearchMode {
-    adopt_pipeline::kb_stage::effective_mode(SearchMode::Hybrid, has_embedder)
+    adopt_pipeline::stages::kb::effective_mode(SearchMode::Hybrid, has_embedder)
 }
 
 fn query(cli: &Cli, args: &QueryArgs) -> anyhow::Result<ExitCode> {
@@ -405,7 +405,7 @@ fn eval(cli: &Cli, args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let path = args
         .queries
         .clone()
-        .unwrap_or_else(|| adopt_pipeline::kb_stage::default_eval_queries(&run_dir));
+        .unwrap_or_else(|| adopt_pipeline::stages::kb::default_eval_queries(&run_dir));
     if !path.is_file() {
         anyhow::bail!(
             "{}: no questions; pass --queries FILE.jsonl or run `adopt label` with QA generation",

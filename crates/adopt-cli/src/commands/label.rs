@@ -80,11 +80,11 @@ pub fn run(cli: &Cli, args: &LabelArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{}", adopt_pipeline::runner::label_summary(&report))?;
     writeln!(
         out,
-        "outputs: {}",
-        adopt_label::label_dir(&run_dir).display()
+        "{}",
+        adopt_pipeline::stages::label::label_line(&report)
     )?;
+    writeln!(out, "outputs: {}", run_dir.label_dir().display())?;
     Ok(ExitCode::SUCCESS)
 }

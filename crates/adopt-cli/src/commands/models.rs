@@ -383,7 +383,11 @@ fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
         adopt_ocr::models::LICENCE
     )?;
     match adopt_ocr::models::check(&ocr_dir, args.verify) {
-        Ok(()) => writeln!(out, "  {}: PP-OCRv4 det + rec, mobile v2.0 cls", ocr_dir.display())?,
+        Ok(()) => writeln!(
+            out,
+            "  {}: PP-OCRv4 det + rec, mobile v2.0 cls",
+            ocr_dir.display()
+        )?,
         Err(why) => {
             ready = false;
             writeln!(out, "  not usable: {why}")?;

@@ -20,7 +20,7 @@ pub fn run(cli: &Cli, args: &ReportArgs) -> anyhow::Result<ExitCode> {
         organisation: args.organisation.clone(),
     };
     let readiness = adopt_pipeline::report_run_dir(&run_dir, &settings)?;
-    let dir = run_dir.root().join(adopt_report::REPORT_DIR);
+    let dir = run_dir.report_dir();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}: {}", readiness.overall.label(), readiness.headline)?;
     for s in &readiness.sections {

@@ -138,7 +138,8 @@ fn fetch_missing_models(cli: &Cli, pipeline: &adopt_pipeline::Pipeline) {
     {
         if let Err(err) = super::models::fetch_ocr(cli.quiet, &cache, python, false) {
             warn(format!(
-                "could not fetch the OCR models ({}); scanned pages and image files will have                  no text. Install them later with `{}`.",
+                "could not fetch the OCR models ({}); scanned pages and image files will have \
+                 no text. Install them later with `{}`.",
                 one_line(&err),
                 adopt_ocr::models::FETCH_COMMAND
             ));

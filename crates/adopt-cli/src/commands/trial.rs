@@ -45,7 +45,7 @@ pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
         ..TrialOptions::default()
     };
     // Questions with context = "source" retrieve from the run's knowledge base.
-    if adopt_pipeline::trial_stage::uses_kb_context(&config) {
+    if adopt_pipeline::stages::trial::uses_kb_context(&config) {
         let settings = adopt_pipeline::KbStageSettings::default();
         let manifest = adopt_kb::KbPaths::in_run(&run_dir).manifest();
         let built_with = adopt_kb::Manifest::read(&manifest)?.and_then(|m| m.embed_model);
@@ -63,7 +63,7 @@ pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
             &run_dir,
             &settings,
             embedder,
-            adopt_pipeline::runner::KB_CONTEXT_CHUNKS,
+            adopt_pipeline::KB_CONTEXT_CHUNKS,
         )?;
         opts.context_source = Some(std::sync::Arc::new(source));
     }
@@ -134,10 +134,6 @@ pub fn run(cli: &Cli, args: &TrialArgs) -> anyhow::Result<ExitCode> {
     for f in &report.failures {
         writeln!(out, "failed: {f:?}")?;
     }
-    writeln!(
-        out,
-        "outputs: {}",
-        adopt_pipeline::trial_dir(&run_dir).display()
-    )?;
+    writeln!(out, "outputs: {}", run_dir.trial_dir().display())?;
     Ok(ExitCode::SUCCESS)
 }

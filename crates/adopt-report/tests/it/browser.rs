@@ -92,7 +92,9 @@ fn report_renders_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     write_report(&run, &build(&full_inputs())).unwrap();
-    let index = run.join(REPORT_DIR).join("index.html");
+    let index = adopt_core::RunDir::new(&run)
+        .report_dir()
+        .join("index.html");
     let profile = dir.path().join("profile");
 
     // A blank page of the same size is the baseline: a report that failed to render (white

@@ -40,7 +40,7 @@ fn writes_three_files_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let r = build(&full_inputs());
     write_report(dir.path(), &r).unwrap();
-    let report = dir.path().join(REPORT_DIR);
+    let report = adopt_core::RunDir::new(dir.path()).report_dir();
     let mut names: Vec<String> = std::fs::read_dir(&report)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

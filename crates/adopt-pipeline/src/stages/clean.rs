@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use adopt_collect::store::{self, documents_frame, tables_frame, write_parquet_atomic};
-use adopt_core::{Document, Reporter, RunDir};
+use adopt_core::{Document, Reporter, RunDir, Stage, StageContext, StageSummary};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::pii::PiiDetector;
-use crate::tables::{self, TableProfile};
-use crate::{CleanConfig, CleanOutput, CleanReport, Cleaner};
+use adopt_clean::pii::PiiDetector;
+use adopt_clean::tables::{self, TableProfile};
+use adopt_clean::{CleanConfig, CleanOutput, CleanReport, Cleaner};
 
 /// Everything `adopt clean` reports: the document report plus a profile of every table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,7 +25,7 @@ pub struct StageReport {
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
     #[error(transparent)]
-    Config(#[from] crate::CleanError),
+    Config(#[from] adopt_clean::CleanError),
     #[error("{0}: no collected documents here; run `adopt collect` first")]
     NoInput(PathBuf),
     #[error(transparent)]
@@ -54,16 +54,17 @@ pub fn clean_run_dir(
     let docs = store::read_documents(&run_dir.documents(), Some(&run_dir.tables_index()))?;
     let output = cleaner.run(docs, reporter);
 
-    let staging = run_dir.staging("clean");
-    let _ = std::fs::remove_dir_all(&staging);
+    let staging = run_dir
+        .fresh_staging("clean")
+        .map_err(|e| out_err(&run_dir.staging("clean"), e))?;
     std::fs::create_dir_all(staging.join("tables")).map_err(|e| out_err(&staging, e))?;
 
     let pii = if config.pii.enabled {
-        Some(PiiDetector::new(&config.pii).map_err(crate::CleanError::InvalidConfig)?)
+        Some(PiiDetector::new(&config.pii).map_err(adopt_clean::CleanError::InvalidConfig)?)
     } else {
         None
     };
-    let redact_tables = config.pii.enabled && config.pii.mode != crate::PiiMode::Report;
+    let redact_tables = config.pii.enabled && config.pii.mode != adopt_clean::PiiMode::Report;
     let mut profiles = Vec::new();
     reporter.start(
         "tables",
@@ -110,16 +111,63 @@ pub fn clean_run_dir(
     std::fs::write(staging.join("report.md"), markdown(&report))
         .map_err(|e| out_err(&staging, e))?;
 
-    // Commit: move the old outputs aside, the new ones in, then drop the old.
-    let target = run_dir.clean_dir();
-    let old = run_dir.root().join(".clean-old");
-    let _ = std::fs::remove_dir_all(&old);
-    if target.exists() {
-        std::fs::rename(&target, &old).map_err(|e| out_err(&target, e))?;
-    }
-    std::fs::rename(&staging, &target).map_err(|e| out_err(&target, e))?;
-    let _ = std::fs::remove_dir_all(&old);
+    run_dir
+        .commit_staging("clean", &run_dir.clean_dir())
+        .map_err(|(path, e)| out_err(&path, e))?;
     Ok(report)
+}
+
+pub(crate) fn load(section: &mut crate::config::Section<'_>, pipeline: &mut crate::Pipeline) {
+    let Some(c) = section.parse::<CleanConfig>() else {
+        return;
+    };
+    if let Err(adopt_clean::CleanError::InvalidConfig(errors)) = c.validate() {
+        for e in errors {
+            section.error(e);
+        }
+    }
+    pipeline.clean = Some(c);
+}
+
+pub(crate) fn plan<'a>(
+    pipeline: &'a crate::Pipeline,
+    _tools: &crate::stages::Tools<'a>,
+) -> Option<Box<dyn Stage + 'a>> {
+    Some(Box::new(CleanStage(pipeline.clean.as_ref()?)))
+}
+
+struct CleanStage<'a>(&'a CleanConfig);
+
+impl Stage for CleanStage<'_> {
+    fn name(&self) -> &'static str {
+        "clean"
+    }
+
+    fn settings(&self) -> Vec<u8> {
+        crate::stages::settings_bytes(self.0)
+    }
+
+    fn inputs(&self, ctx: &StageContext<'_>) -> Vec<PathBuf> {
+        vec![ctx.run_dir.documents(), ctx.run_dir.tables_index()]
+    }
+
+    fn outputs(&self, run_dir: &RunDir) -> Vec<PathBuf> {
+        vec![run_dir.clean_report()]
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<StageSummary, adopt_core::StageError> {
+        let report = clean_run_dir(ctx.run_dir, self.0, ctx.reporter)?;
+        let d = &report.documents;
+        Ok(format!(
+            "{} documents: {} kept ({} with PII redacted), {} dropped; {} tables profiled",
+            d.docs_in,
+            d.docs_kept,
+            d.docs_redacted,
+            d.docs_dropped,
+            report.tables.len()
+        )
+        .into())
+    }
 }
 
 fn write_documents(dir: &Path, output: &CleanOutput) -> Result<(), StageError> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use adopt_core::layout::write_atomic;
-use adopt_core::{Embedder, Reporter, RunDir};
+use adopt_core::{Embedder, Reporter, RunDir, Stage, StageContext, StageSummary};
 use adopt_kb::{
     BuildStats, ChunkFilter, ChunkSettings, EvalReport, Fusion, KbPaths, KbSettings, KnowledgeBase,
     Query, SearchMode, ServerIndex, ServerSettings, SparseSettings,
@@ -166,7 +166,7 @@ impl Backend {
 
     /// What the last build of `run_dir` used; the embedded index when nothing is recorded.
     pub fn recorded(run_dir: &RunDir) -> Result<Self, KbStageError> {
-        let path = kb_dir(run_dir).join("backend.json");
+        let path = run_dir.kb_dir().join("backend.json");
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| KbStageError::Output {
                 path,
@@ -200,11 +200,6 @@ impl Backend {
     }
 }
 
-/// `<run>/kb`.
-pub fn kb_dir(run_dir: &RunDir) -> PathBuf {
-    KbPaths::in_run(run_dir).root().to_path_buf()
-}
-
 /// What one kb stage run did: written to `kb/build.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct KbStageReport {
@@ -221,7 +216,7 @@ pub struct KbStageReport {
 
 /// The default question set: the label stage's QA pairs.
 pub fn default_eval_queries(run_dir: &RunDir) -> PathBuf {
-    adopt_label::label_dir(run_dir).join("qa.jsonl")
+    run_dir.label_dir().join("qa.jsonl")
 }
 
 /// The question set a run evaluates on, if any.
@@ -286,7 +281,7 @@ pub fn kb_run_dir(
         eval,
     };
     let summary = kb_summary(&report, docs.len(), mode);
-    write_json(&paths.root().join("eval.json"), &summary)?;
+    write_json(&run_dir.kb_eval(), &summary)?;
     write_json(&paths.root().join("build.json"), &report)?;
     Ok(report)
 }
@@ -322,6 +317,103 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), KbStageError> 
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
+}
+
+pub(crate) fn load(section: &mut crate::config::Section<'_>, pipeline: &mut crate::Pipeline) {
+    let Some(mut k) = section.parse::<KbStageSettings>() else {
+        return;
+    };
+    for e in k.validate() {
+        section.error(e);
+    }
+    k.resolve_paths(section.base);
+    if let Some(q) = &k.eval_queries {
+        if !q.is_file() {
+            section.error(format!("eval-queries: {} does not exist", q.display()));
+        }
+    }
+    pipeline.kb = Some(k);
+}
+
+pub(crate) fn plan<'a>(
+    pipeline: &'a crate::Pipeline,
+    _tools: &crate::stages::Tools<'a>,
+) -> Option<Box<dyn Stage + 'a>> {
+    Some(Box::new(KbStage(pipeline.kb.as_ref()?)))
+}
+
+/// The build itself is incremental and idempotent: after a kill it redoes only what the
+/// manifest does not yet record.
+struct KbStage<'a>(&'a KbStageSettings);
+
+impl KbStage<'_> {
+    fn dense<'e>(&self, ctx: &'e StageContext<'_>) -> Option<&'e dyn Embedder> {
+        match self.0.embeddings {
+            Embeddings::Off => None,
+            _ => ctx.embedder.as_deref(),
+        }
+    }
+}
+
+impl Stage for KbStage<'_> {
+    fn name(&self) -> &'static str {
+        "kb"
+    }
+
+    fn settings(&self) -> Vec<u8> {
+        crate::stages::settings_bytes(self.0)
+    }
+
+    fn inputs(&self, ctx: &StageContext<'_>) -> Vec<PathBuf> {
+        vec![
+            ctx.run_dir
+                .stage_input()
+                .map(|(docs, _)| docs)
+                .unwrap_or_default(),
+            eval_queries_for(ctx.run_dir, self.0).unwrap_or_default(),
+        ]
+    }
+
+    fn extra_fingerprint(&self, ctx: &StageContext<'_>) -> Option<Vec<u8>> {
+        let model = self.dense(ctx).map(|e| e.model_id().to_string());
+        Some(model.unwrap_or_default().into_bytes())
+    }
+
+    fn outputs(&self, run_dir: &RunDir) -> Vec<PathBuf> {
+        vec![run_dir.kb_eval(), KbPaths::in_run(run_dir).manifest()]
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<StageSummary, adopt_core::StageError> {
+        let report = kb_run_dir(ctx.run_dir, self.0, self.dense(ctx), ctx.reporter)?;
+        Ok(kb_line(&report).into())
+    }
+}
+
+/// One line about a kb build, for people.
+pub fn kb_line(report: &KbStageReport) -> String {
+    let b = &report.build;
+    let mut s = format!(
+        "{} documents: {} added, {} changed, {} removed, {} unchanged; {} chunks ({})",
+        b.docs_total,
+        b.docs_added,
+        b.docs_changed,
+        b.docs_removed,
+        b.docs_unchanged,
+        b.chunks_total,
+        report
+            .model
+            .as_deref()
+            .map_or("keyword only".to_string(), |m| format!("dense {m} + BM25")),
+    );
+    if let Some(e) = &report.eval {
+        if e.answer_queries > 0 {
+            s.push_str(&format!(
+                "; {} search on {} questions: hit@1 {:.2}, hit@5 {:.2}, MRR {:.2}",
+                e.mode, e.answer_queries, e.hit_at_1, e.hit_at_5, e.mrr
+            ));
+        }
+    }
+    s
 }
 
 /// The knowledge base as the trial's retriever: each RAG question gets the top chunks of a
@@ -434,8 +526,7 @@ mod tests {
         assert_eq!(report.build.docs_added, 3);
         assert_eq!(report.model, None);
         let eval: adopt_report::KbSummary =
-            serde_json::from_slice(&std::fs::read(kb_dir(&run).join("eval.json")).unwrap())
-                .unwrap();
+            serde_json::from_slice(&std::fs::read(run.kb_eval()).unwrap()).unwrap();
         // Hybrid was asked for; with no model it is keyword search.
         assert_eq!(eval.mode.as_deref(), Some("sparse"));
         assert_eq!((eval.n_documents, eval.n_queries), (Some(3), 2));

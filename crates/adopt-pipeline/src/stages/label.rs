@@ -4,9 +4,102 @@
 use std::path::{Path, PathBuf};
 
 use adopt_collect::store::{read_documents, write_parquet_atomic};
-use adopt_core::{Document, Embedder, Reporter, RunDir};
+use adopt_core::{Document, Embedder, Reporter, RunDir, Stage, StageContext, StageSummary};
 use adopt_label::{LabelConfig, LabelOutput, LabelRecord, LabelReport};
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// `[label]`: the label stage's settings plus where human annotations come back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LabelSettings {
+    /// Annotation export (Label Studio JSON or CSV `annotator,id,label`) to import, relative to
+    /// the pipeline file.
+    #[serde(default)]
+    pub annotations: Option<PathBuf>,
+    #[serde(flatten)]
+    pub config: adopt_label::LabelConfig,
+}
+
+pub(crate) fn load(section: &mut crate::config::Section<'_>, pipeline: &mut crate::Pipeline) {
+    let Some(mut l) = section.parse::<LabelSettings>() else {
+        return;
+    };
+    if let Err(adopt_label::LabelError::InvalidConfig(errors)) = l.config.validate() {
+        for e in errors {
+            section.error(e);
+        }
+    }
+    if let Some(a) = &mut l.annotations {
+        let resolved = if a.is_absolute() {
+            a.clone()
+        } else {
+            section.base.join(&*a)
+        };
+        if !resolved.exists() {
+            section.error(format!(
+                "annotations: {} does not exist",
+                resolved.display()
+            ));
+        }
+        *a = resolved;
+    }
+    pipeline.label = Some(l);
+}
+
+pub(crate) fn plan<'a>(
+    pipeline: &'a crate::Pipeline,
+    _tools: &crate::stages::Tools<'a>,
+) -> Option<Box<dyn Stage + 'a>> {
+    Some(Box::new(LabelStage(pipeline.label.as_ref()?)))
+}
+
+struct LabelStage<'a>(&'a LabelSettings);
+
+impl Stage for LabelStage<'_> {
+    fn name(&self) -> &'static str {
+        "label"
+    }
+
+    fn settings(&self) -> Vec<u8> {
+        crate::stages::settings_bytes(self.0)
+    }
+
+    fn inputs(&self, ctx: &StageContext<'_>) -> Vec<PathBuf> {
+        vec![
+            ctx.run_dir
+                .stage_input()
+                .map(|(docs, _)| docs)
+                .unwrap_or_default(),
+            self.0.annotations.clone().unwrap_or_default(),
+        ]
+    }
+
+    fn outputs(&self, run_dir: &RunDir) -> Vec<PathBuf> {
+        vec![run_dir.label_dir().join("report.json")]
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<StageSummary, adopt_core::StageError> {
+        let report = label_run_dir(
+            ctx.run_dir,
+            &self.0.config,
+            self.0.annotations.as_deref(),
+            ctx.embedder.as_deref(),
+            ctx.reporter,
+        )?;
+        Ok(label_line(&report).into())
+    }
+}
+
+/// One line about a label run, for people.
+pub fn label_line(report: &LabelReport) -> String {
+    let labelled: usize = report.by_label.values().sum();
+    let qa = report.qa.as_ref().map_or(0, |q| q.kept);
+    format!(
+        "{} records, {} labelled, {} sent for annotation, {} QA pairs",
+        report.records, labelled, report.annotation_tasks, qa
+    )
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabelStageError {
@@ -27,27 +120,11 @@ fn out_err(path: &Path, e: impl std::fmt::Display) -> LabelStageError {
     }
 }
 
-/// The documents file later stages work on, with its tables index: clean's output when it
-/// exists, else collect's.
-pub fn stage_input(run_dir: &RunDir) -> Option<(PathBuf, PathBuf)> {
-    let clean = run_dir.clean_dir();
-    if clean.join("documents.parquet").exists() {
-        Some((
-            clean.join("documents.parquet"),
-            clean.join("tables.parquet"),
-        ))
-    } else if run_dir.documents().exists() {
-        Some((run_dir.documents(), run_dir.tables_index()))
-    } else {
-        None
-    }
-}
-
-/// The documents later stages work on (see [`stage_input`]), read.
+/// The documents later stages work on (see [`RunDir::stage_input`]), read.
 pub fn stage_documents(
     run_dir: &RunDir,
 ) -> Result<Option<(PathBuf, Vec<Document>)>, adopt_collect::CollectError> {
-    let Some((docs, index)) = stage_input(run_dir) else {
+    let Some((docs, index)) = run_dir.stage_input() else {
         return Ok(None);
     };
     let read = read_documents(&docs, Some(&index))?;
@@ -72,9 +149,9 @@ pub fn label_run_dir(
     };
     let output = adopt_label::run(config, &records, &annotations, embedder, reporter)?;
 
-    let staging = run_dir.staging("label");
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| out_err(&staging, e))?;
+    let staging = run_dir
+        .fresh_staging("label")
+        .map_err(|e| out_err(&run_dir.staging("label"), e))?;
     adopt_label::write_outputs(&staging, &output)?;
     write_labels_parquet(&staging.join("labels.parquet"), &output, &docs)?;
     write_classify_jsonl(&staging.join(CLASSIFY_FILE), &output, &docs)?;
@@ -82,14 +159,9 @@ pub fn label_run_dir(
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| out_err(&staging, e))?;
     std::fs::write(staging.join("summary.json"), json).map_err(|e| out_err(&staging, e))?;
 
-    let target = adopt_label::label_dir(run_dir);
-    let old = run_dir.root().join(".label-old");
-    let _ = std::fs::remove_dir_all(&old);
-    if target.exists() {
-        std::fs::rename(&target, &old).map_err(|e| out_err(&target, e))?;
-    }
-    std::fs::rename(&staging, &target).map_err(|e| out_err(&target, e))?;
-    let _ = std::fs::remove_dir_all(&old);
+    run_dir
+        .commit_staging("label", &run_dir.label_dir())
+        .map_err(|(path, e)| out_err(&path, e))?;
     Ok(output.report)
 }
 

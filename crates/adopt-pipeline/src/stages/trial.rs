@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use adopt_collect::store::write_parquet_atomic;
-use adopt_core::{Reporter, RunDir};
+use adopt_core::{Reporter, RunDir, Stage, StageContext, StageSummary};
 use adopt_trial::{TrialConfig, TrialOptions, TrialReport};
 use polars::prelude::*;
 
@@ -20,10 +20,83 @@ pub enum TrialStageError {
     Output { path: PathBuf, reason: String },
 }
 
-/// `<run>/trial`.
-pub fn trial_dir(run_dir: &RunDir) -> PathBuf {
-    run_dir.root().join("trial")
+pub(crate) fn load(section: &mut crate::config::Section<'_>, pipeline: &mut crate::Pipeline) {
+    // The typed parse reports unknown keys with their lines; the trial crate's own reader then
+    // resolves its paths and defaults.
+    if section.parse::<TrialConfig>().is_none() {
+        return;
+    }
+    let base = section.base.to_path_buf();
+    match TrialConfig::from_toml_str(section.text(), base) {
+        Ok(config) => {
+            if let Err(adopt_trial::TrialError::InvalidConfig(errors)) =
+                adopt_trial::TrialPlan::new(&config).map(|_| ())
+            {
+                for e in errors {
+                    section.error(e);
+                }
+            }
+            pipeline.trial = Some(config);
+        }
+        Err(e) => section.error(e.to_string()),
+    }
 }
+
+pub(crate) fn plan<'a>(
+    pipeline: &'a crate::Pipeline,
+    _tools: &crate::stages::Tools<'a>,
+) -> Option<Box<dyn Stage + 'a>> {
+    Some(Box::new(TrialStage {
+        config: pipeline.trial.as_ref()?,
+        kb: pipeline.kb.as_ref(),
+    }))
+}
+
+/// The trial keeps its own resumable log and response cache: re-running it after a kill sends
+/// only the requests that never completed, and a finished sweep costs nothing. It runs every
+/// time.
+struct TrialStage<'a> {
+    config: &'a TrialConfig,
+    /// The kb stage's settings, when the pipeline builds one: RAG questions retrieve from it.
+    kb: Option<&'a crate::KbStageSettings>,
+}
+
+impl Stage for TrialStage<'_> {
+    fn name(&self) -> &'static str {
+        "trial"
+    }
+
+    fn settings(&self) -> Vec<u8> {
+        crate::stages::settings_bytes(self.config)
+    }
+
+    fn skippable(&self) -> bool {
+        false
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<StageSummary, adopt_core::StageError> {
+        let mut opts = TrialOptions::default();
+        if let (Some(settings), true) = (self.kb, uses_kb_context(self.config)) {
+            let dense = match settings.embeddings {
+                crate::Embeddings::Off => None,
+                _ => ctx.embedder.clone(),
+            };
+            let source = crate::KbContext::open(ctx.run_dir, settings, dense, KB_CONTEXT_CHUNKS)?;
+            opts.context_source = Some(std::sync::Arc::new(source));
+        }
+        let report = trial_run_dir(ctx.run_dir, self.config, &opts, ctx.reporter)?;
+        Ok(report
+            .recommendations
+            .iter()
+            .map(|r| r.sentence.clone())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into())
+    }
+}
+
+/// Chunks of retrieved context each RAG question of a trial gets from the knowledge base.
+pub const KB_CONTEXT_CHUNKS: usize = 3;
 
 /// Runs the trial. Results are appended item by item (the trial crate's own resumable log), so a
 /// killed sweep picks up where it stopped and answered prompts are served from the cache.
@@ -33,7 +106,7 @@ pub fn trial_run_dir(
     opts: &TrialOptions,
     reporter: &dyn Reporter,
 ) -> Result<TrialReport, TrialStageError> {
-    let dir = trial_dir(run_dir);
+    let dir = run_dir.trial_dir();
     let mut config = bind_run_paths(config, run_dir, reporter)?;
     // Catalogue models (`local:<id>`) that are not installed are left out, each said in one
     // line, rather than failing the run: the report tells how to fetch them.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use adopt_core::{RunDir, UNIT_SEPARATOR};
+use adopt_core::{RunDir, Stage, StageContext, StageSummary, UNIT_SEPARATOR};
 use adopt_report::{DocSummary, Inventory, Readiness, ReadinessInputs};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,44 @@ pub enum ReportStageError {
     Collect(#[from] adopt_collect::CollectError),
     #[error("{0}: nothing to report on; run `adopt collect` first")]
     NoInput(PathBuf),
+}
+
+pub(crate) fn load(section: &mut crate::config::Section<'_>, pipeline: &mut crate::Pipeline) {
+    pipeline.report = section.parse::<ReportSettings>();
+}
+
+pub(crate) fn plan<'a>(
+    pipeline: &'a crate::Pipeline,
+    _tools: &crate::stages::Tools<'a>,
+) -> Option<Box<dyn Stage + 'a>> {
+    Some(Box::new(ReportStage(pipeline.report.as_ref()?)))
+}
+
+/// The report is cheap and reads every stage's summary: it runs every time, last.
+struct ReportStage<'a>(&'a ReportSettings);
+
+impl Stage for ReportStage<'_> {
+    fn name(&self) -> &'static str {
+        "report"
+    }
+
+    fn settings(&self) -> Vec<u8> {
+        crate::stages::settings_bytes(self.0)
+    }
+
+    fn skippable(&self) -> bool {
+        false
+    }
+
+    fn run(&self, ctx: &StageContext<'_>) -> Result<StageSummary, adopt_core::StageError> {
+        let readiness = report_run_dir(ctx.run_dir, self.0)?;
+        Ok(format!(
+            "{}: {}",
+            readiness.overall.label(),
+            ctx.run_dir.report_dir().join("index.html").display()
+        )
+        .into())
+    }
 }
 
 /// Builds and writes the readiness report of `run_dir`.
