@@ -1,6 +1,9 @@
 //! End-to-end tests of `adopt collect` on the bundled example, the shared corpus of real-world
 //! PDFs and spreadsheets, and files these tests write themselves.
 
+// Skip notices must reach the CI log.
+#![allow(clippy::print_stdout)]
+
 mod common;
 
 use std::path::Path;

@@ -8,6 +8,9 @@
 //! whole and streamed: the sources (the prompt's context) never hold another department's
 //! chunk. Over MCP on stdio: the same scope on the `search` tool.
 
+// Skip notices must reach the CI log.
+#![allow(clippy::print_stdout)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -96,14 +96,17 @@ impl PdfPage {
         if self.images.is_empty() || self.width <= 0.0 || self.height <= 0.0 {
             return 0.0;
         }
-        let b = self.images.iter().fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, i| {
-            [
-                b[0].min(i.bounds[0]),
-                b[1].min(i.bounds[1]),
-                b[2].max(i.bounds[2]),
-                b[3].max(i.bounds[3]),
-            ]
-        });
+        let b = self
+            .images
+            .iter()
+            .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, i| {
+                [
+                    b[0].min(i.bounds[0]),
+                    b[1].min(i.bounds[1]),
+                    b[2].max(i.bounds[2]),
+                    b[3].max(i.bounds[3]),
+                ]
+            });
         let w = (b[2].min(self.width) - b[0].max(0.0)).max(0.0);
         let h = (b[3].min(self.height) - b[1].max(0.0)).max(0.0);
         (w * h / (self.width * self.height)).clamp(0.0, 1.0)

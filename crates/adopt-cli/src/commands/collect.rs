@@ -129,10 +129,11 @@ pub fn run(cli: &Cli, args: &CollectArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(why) = &summary.ocr_not_run_reason {
         // One line, never a failure: the scanned pages stay without text.
-        eprintln!(
+        writeln!(
+            std::io::stderr(),
             "warning: {} documents have scanned pages left unread: {why}",
             summary.ocr_not_run
-        );
+        )?;
     }
     if summary.quarantined > 0 {
         let kinds: Vec<String> = summary
