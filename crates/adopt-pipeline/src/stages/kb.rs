@@ -366,10 +366,7 @@ impl Stage for KbStage<'_> {
 
     fn inputs(&self, ctx: &StageContext<'_>) -> Vec<PathBuf> {
         vec![
-            ctx.run_dir
-                .stage_input()
-                .map(|(docs, _)| docs)
-                .unwrap_or_default(),
+            ctx.run_dir.stage_documents(),
             eval_queries_for(ctx.run_dir, self.0).unwrap_or_default(),
         ]
     }

@@ -67,10 +67,7 @@ impl Stage for LabelStage<'_> {
 
     fn inputs(&self, ctx: &StageContext<'_>) -> Vec<PathBuf> {
         vec![
-            ctx.run_dir
-                .stage_input()
-                .map(|(docs, _)| docs)
-                .unwrap_or_default(),
+            ctx.run_dir.stage_documents(),
             self.0.annotations.clone().unwrap_or_default(),
         ]
     }
